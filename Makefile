@@ -1,0 +1,50 @@
+# GAN Losses, Derived and Measured. Every target sets up what it needs.
+#   make book       build the HTML book from the notebooks' stored outputs
+#   make test       lint, unit tests, and every chapter executed in the quick profile
+#   make reproduce  re-run every chapter in place (PROFILE=full by default), then build
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= full
+# the chapters, in book order, read from the table of contents
+NOTEBOOKS := $(shell sed -n 's|^ *- file: \(notebooks/[^ ]*\)|\1.ipynb|p' _toc.yml)
+
+.PHONY: venv book test lint unit notebooks reproduce evaluator clean
+
+venv: $(VENV)/.installed
+
+# Pins live here, not in pyproject: torch is installed first only when absent, so an
+# existing (e.g. CUDA or Colab) torch is never replaced.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[book,test]'
+	touch $@
+
+book: venv
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+lint: venv
+	$(BIN)/ruff check ganlib tests benchmarks notebooks
+
+unit: venv
+	$(BIN)/pytest -q tests
+
+notebooks: venv
+	GANLIB_PROFILE=quick GANLIB_PROGRESS=0 MPLBACKEND=agg \
+	  $(BIN)/pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS)
+
+test: lint unit notebooks
+
+reproduce: venv
+	for nb in $(NOTEBOOKS); do \
+	  GANLIB_PROGRESS=0 $(BIN)/papermill -k python3 -p profile $(PROFILE) $$nb $$nb || exit 1; \
+	done
+	$(MAKE) book
+
+evaluator: venv
+	$(BIN)/python -m ganlib.evaluator train
+
+clean:
+	rm -rf _build

@@ -1,0 +1,48 @@
+"""ganlib: the library behind *GAN Losses, Derived and Measured*.
+
+Every chapter of the book imports from here, and shows the source it runs with
+:func:`show`. Submodules: ``config``, ``data``, ``models``, ``losses``, ``objective``,
+``train``, ``metrics``, ``theory``, ``dirac``, ``plots``.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+__version__ = "0.1.0"
+
+
+def source(obj) -> str:
+    """The library's own source text of a function, class or module."""
+    try:
+        return inspect.getsource(obj)
+    except (TypeError, OSError) as e:
+        raise TypeError(f"cannot show the source of {obj!r}: pass a ganlib function, "
+                        "class or module") from e
+
+
+def show(*objs):
+    """Display the source of ``objs`` in a notebook (highlighted), so a chapter shows the
+    code that actually runs rather than a copy of it. Outside IPython it prints."""
+    text = "\n\n".join(source(o) for o in objs)
+    try:
+        from IPython.display import Code
+    except ImportError:  # plain Python
+        print(text)
+        return None
+    return Code(text, language="python")
+
+
+def glue(name: str, value, display: bool = True):
+    """Store ``value`` under ``name`` for the book's prose (myst-nb's ``glue``).
+
+    Without myst-nb (a plain Jupyter or Colab install) it just displays the value.
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        if display:
+            from IPython.display import display as _display
+            _display(value)
+        return
+    _glue(name, value, display=display)

@@ -1,0 +1,141 @@
+"""Profiles, device choice, seeding and the run card.
+
+A *profile* is a named set of run sizes. ``quick`` keeps every notebook to
+seconds on a laptop CPU (it is what CI runs); ``cpu`` is a reference run that fits
+a few minutes of a CPU per chapter; ``full`` is the reference run on a GPU (the
+collections' setting: 9,370 generator steps of batch 64 on Fashion-MNIST, ten epochs).
+``auto`` picks ``full`` when a GPU is present and ``quick`` otherwise. The environment
+variable ``GANLIB_PROFILE`` overrides the notebook parameter, so
+``GANLIB_PROFILE=quick pytest --nbval-lax`` runs every chapter small.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of one run. Chapters read these instead of hard-coding numbers."""
+
+    name: str
+    steps_2d: int  # generator steps on ring8 / grid25
+    batch_2d: int
+    steps_image: int  # generator steps on Fashion-MNIST
+    batch_image: int
+    n_eval_2d: int  # samples drawn for the 2-D metrics
+    n_eval_image: int  # samples drawn for the image metrics
+    seeds: int  # seeds per setting where a chapter repeats runs
+
+
+PROFILES = {
+    "quick": Profile("quick", steps_2d=300, batch_2d=256, steps_image=30, batch_image=64,
+                     n_eval_2d=2_000, n_eval_image=500, seeds=2),
+    # the reference run that fits a CPU: the full 2-D settings, a short image run
+    "cpu": Profile("cpu", steps_2d=4_000, batch_2d=256, steps_image=400, batch_image=64,
+                   n_eval_2d=5_000, n_eval_image=2_000, seeds=2),
+    "full": Profile("full", steps_2d=10_000, batch_2d=256, steps_image=9_370, batch_image=64,
+                    n_eval_2d=10_000, n_eval_image=10_000, seeds=5),
+}
+
+
+def get_profile(name: str | None = "auto") -> Profile:
+    """Return the profile called ``name``; ``GANLIB_PROFILE`` wins when set.
+
+    ``"auto"`` (or ``None``) means ``full`` on a CUDA machine, ``quick`` otherwise.
+    """
+    name = os.environ.get("GANLIB_PROFILE") or name or "auto"
+    if name == "auto":
+        name = "full" if torch.cuda.is_available() else "quick"
+    if name not in PROFILES:
+        raise ValueError(
+            f"unknown profile {name!r}: use one of {sorted(PROFILES)} or 'auto' "
+            "(set it in the notebook's parameters cell or with GANLIB_PROFILE)"
+        )
+    return PROFILES[name]
+
+
+def get_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to run on: the one asked for, else CUDA when present, else CPU."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (all devices); return a CPU generator with that seed."""
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the legacy global RNG is what user code reads)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return torch.Generator().manual_seed(seed)
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5, cwd=Path(__file__).parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+@dataclass
+class RunCard:
+    """What a reader needs to reproduce a chapter's numbers."""
+
+    profile: str
+    seed: int
+    device: str
+    torch: str
+    ganlib: str
+    python: str
+    platform: str
+    commit: str | None
+    started: str
+    wall_time_s: float | None = None
+    extra: dict = field(default_factory=dict)
+    _t0: float = field(default_factory=time.perf_counter, repr=False)
+
+    def finish(self) -> RunCard:
+        self.wall_time_s = round(time.perf_counter() - self._t0, 1)
+        return self
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("_t0")
+        return d
+
+    def _repr_markdown_(self) -> str:
+        rows = [f"| {k} | {v} |" for k, v in self.as_dict().items() if k != "extra"]
+        rows += [f"| {k} | {v} |" for k, v in self.extra.items()]
+        return "| run card | |\n|---|---|\n" + "\n".join(rows)
+
+
+def run_card(profile: Profile | str, seed: int, device: torch.device | str | None = None,
+             **extra) -> RunCard:
+    """Start a run card now; call ``.finish()`` at the end of the chapter for the wall time."""
+    from ganlib import __version__
+
+    device = get_device(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    return RunCard(
+        profile=profile if isinstance(profile, str) else profile.name,
+        seed=seed,
+        device=f"{device.type} ({name or platform.machine()}, {os.cpu_count()} CPU cores)",
+        torch=torch.__version__,
+        ganlib=__version__,
+        python=platform.python_version(),
+        platform=platform.platform(terse=True),
+        commit=_git_commit(),
+        started=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        extra=extra,
+    )

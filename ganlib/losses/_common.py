@@ -1,0 +1,53 @@
+"""Checks and reductions shared by every loss function."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+REDUCTIONS = ("mean", "sum", "none")
+
+# Finiteness checks read a value back from the device; the training loop turns them off
+# (it has its own NaN guard that syncs only every few steps) with ``validation(False)``.
+_VALIDATE = True
+
+
+@contextlib.contextmanager
+def validation(enabled: bool):
+    """Turn the per-call finiteness check of discriminator outputs on or off."""
+    global _VALIDATE
+    old, _VALIDATE = _VALIDATE, enabled
+    try:
+        yield
+    finally:
+        _VALIDATE = old
+
+
+def reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Apply ``reduction`` ("mean", "sum" or "none") to per-sample losses."""
+    if reduction == "mean":
+        return x.mean()
+    if reduction == "sum":
+        return x.sum()
+    if reduction == "none":
+        return x
+    raise ValueError(f"unknown reduction {reduction!r}: use one of {REDUCTIONS}")
+
+
+def check_scores(*scores: torch.Tensor, same_shape: bool = True) -> None:
+    """Discriminator outputs must be finite tensors; real and fake must match in shape.
+
+    Non-finite scores are refused rather than propagated: a NaN loss silently poisons
+    both networks, and the place it first appears is where it is easiest to fix.
+    """
+    for s in scores:
+        if not isinstance(s, torch.Tensor):
+            raise TypeError(f"expected discriminator outputs as tensors, got {type(s).__name__}")
+        if _VALIDATE and not torch.isfinite(s).all():
+            raise ValueError("discriminator outputs contain NaN or Inf: lower the learning rate, "
+                             "check the inputs, or use a loss with a bounded critic")
+    if same_shape and len({tuple(s.shape) for s in scores}) > 1:
+        shapes = ", ".join(str(tuple(s.shape)) for s in scores)
+        raise ValueError(f"real and fake discriminator outputs must have the same shape, got "
+                         f"{shapes}; use reduction='none' per half-batch or squeeze the last dim")

@@ -1,0 +1,107 @@
+"""``Objective``: a loss's two formulas plus everything else it needs to be trained.
+
+The training loop asks an objective for the discriminator's loss on a batch and for
+the generator's loss; penalties, weight clipping, n_critic, optimiser defaults and
+any state (BEGAN's k_t, InfoGAN's code head) live here, never in ``ganlib.train``.
+Losses with extra machinery subclass ``Objective`` and override the two ``*_step``
+methods; everything else is one instance of this class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+Scores = torch.Tensor
+
+
+@dataclass
+class Objective:
+    """A GAN loss ready for training.
+
+    Attributes:
+        name: registry name.
+        d_loss: ``(real_scores, fake_scores) -> loss`` for the discriminator / critic.
+        g_loss: ``(fake_scores, real_scores) -> loss`` for the generator (most ignore
+            ``real_scores``; set ``g_needs_real`` for those that use it).
+        penalty: ``(D, real, fake, y) -> weighted penalty`` added to the discriminator loss.
+        n_critic: discriminator steps per generator step.
+        optimizer: "adam" or "rmsprop", with ``lr`` and ``betas`` as the paper's defaults.
+        clip: weight clipping bound for the critic after each step (WGAN), or None.
+    """
+
+    name: str
+    d_loss: Callable[[Scores, Scores], torch.Tensor]
+    g_loss: Callable[[Scores, Scores | None], torch.Tensor]
+    penalty: Callable | None = None
+    n_critic: int = 1
+    optimizer: str = "adam"
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    clip: float | None = None
+    g_needs_real: bool = False
+    params: dict = field(default_factory=dict)
+
+    # --- the two steps the training loop calls -------------------------------------------
+    def discriminator_step(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                           y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """Loss for one discriminator update; ``fake`` is already detached from G."""
+        real_out, fake_out = _scores(D, real, y), _scores(D, fake, y)
+        loss = self.d_loss(real_out, fake_out)
+        stats = {"d_real": real_out.detach().mean(), "d_fake": fake_out.detach().mean()}
+        if self.penalty is not None:
+            pen = self.penalty(D, real, fake, y)
+            stats["penalty"] = pen.detach()
+            loss = loss + pen
+        return loss, stats
+
+    def generator_step(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                       y: torch.Tensor | None = None,
+                       z: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """Loss for one generator update; gradients flow through ``fake`` into G."""
+        fake_out = _scores(D, fake, y)
+        real_out = _scores(D, real, y).detach() if self.g_needs_real else None
+        return self.g_loss(fake_out, real_out), {}
+
+    def latent(self, n: int, z_dim: int, device) -> torch.Tensor:
+        """Generator input: z ~ N(0, I). Objectives with latent codes (InfoGAN) override it."""
+        return torch.randn(n, z_dim, device=device)
+
+    def after_generator_step(self, d_loss: torch.Tensor, g_loss: torch.Tensor,
+                             stats: dict) -> None:
+        """Update objective state after a full step (BEGAN's k_t); nothing by default."""
+
+    def after_discriminator_step(self, D: nn.Module) -> None:
+        """Weight clipping (WGAN) and any other projection after the optimiser step."""
+        if self.clip is not None:
+            with torch.no_grad():
+                for p in D.parameters():
+                    p.clamp_(-self.clip, self.clip)
+
+    def extra_modules(self) -> dict[str, nn.Module]:
+        """Trainable modules the objective owns (for example InfoGAN's Q head)."""
+        return {}
+
+    def state_dict(self) -> dict:
+        """Training state to checkpoint (for example BEGAN's k_t)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            raise ValueError(f"objective {self.name!r} has no state, got {sorted(state)}")
+
+    def make_optimizer(self, params, lr: float | None = None,
+                       betas: tuple[float, float] | None = None) -> torch.optim.Optimizer:
+        lr = self.lr if lr is None else lr
+        if self.optimizer == "adam":
+            return torch.optim.Adam(params, lr=lr, betas=betas or self.betas)
+        if self.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr)
+        raise ValueError(f"unknown optimizer {self.optimizer!r}: use 'adam' or 'rmsprop'")
+
+
+def _scores(D: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    return D(x) if y is None else D(x, y)

@@ -1,0 +1,272 @@
+"""``fit``: the one training loop for every loss in the book.
+
+The loop is deliberately plain: sample real data (resident on the device), sample noise,
+``n_critic`` discriminator updates, one generator update. Everything a particular loss
+needs is asked of its :class:`~ganlib.objective.Objective`. Statistics stay on the device
+and are copied to the host every ``log_every`` steps, where a NaN guard checks them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganlib.losses import validation
+from ganlib.objective import Objective
+
+CHECKPOINT_FORMAT = 1
+STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "penalty")
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when a loss or a weight becomes NaN or infinite."""
+
+
+@dataclass
+class History:
+    """What happened during training: one row of statistics per step, samples at checkpoints."""
+
+    loss: str = ""
+    steps: list[int] = field(default_factory=list)
+    stats: dict[str, list[float]] = field(default_factory=dict)
+    samples: dict[int, torch.Tensor] = field(default_factory=dict)
+    wall_time: list[tuple[int, float]] = field(default_factory=list)
+    path: str = "eager"
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key == "step":
+            return np.asarray(self.steps)
+        return np.asarray(self.stats[key], dtype=float)
+
+    @property
+    def seconds(self) -> float:
+        return self.wall_time[-1][1] if self.wall_time else 0.0
+
+    def to_dict(self) -> dict:
+        """Plain types only, so checkpoints load with ``weights_only=True``."""
+        return {"loss": self.loss, "steps": list(self.steps),
+                "stats": {k: list(v) for k, v in self.stats.items()},
+                "samples": {int(k): v.cpu() for k, v in self.samples.items()},
+                "wall_time": [list(t) for t in self.wall_time], "path": self.path}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        return cls(d["loss"], list(d["steps"]), {k: list(v) for k, v in d["stats"].items()},
+                   dict(d["samples"]), [tuple(t) for t in d["wall_time"]], d["path"])
+
+    def save_json(self, path: str | Path) -> None:
+        d = self.to_dict()
+        d.pop("samples")
+        Path(path).write_text(json.dumps(d))
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int, z_dim: int | None = None, y: torch.Tensor | None = None,
+             batch: int = 1000, z: torch.Tensor | None = None) -> torch.Tensor:
+    """Draw ``n`` samples from G in eval mode (in batches), restoring G's mode afterwards."""
+    z_dim = z_dim or G.z_dim
+    device = next(G.parameters()).device
+    was_training = G.training
+    G.eval()
+    try:
+        out = []
+        for i in range(0, n, batch):
+            m = min(batch, n - i)
+            zi = z[i:i + batch] if z is not None else torch.randn(m, z_dim, device=device)
+            yi = None if y is None else y[i:i + batch]
+            out.append(G(zi) if yi is None else G(zi, yi))
+        return torch.cat(out)
+    finally:
+        G.train(was_training)
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
+    return torch.stack(norms).norm() if norms else torch.zeros(())
+
+
+def _archs(G: nn.Module, D: nn.Module, objective: Objective) -> dict:
+    nets = {"G": G, "D": D, **objective.extra_modules()}
+    return {name: {k: list(v.shape) for k, v in m.state_dict().items()}
+            for name, m in nets.items()}
+
+
+def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
+        batch_size: int = 64, lr: float | None = None, lr_d: float | None = None,
+        lr_g: float | None = None, betas: tuple[float, float] | None = None,
+        conditional: bool = False, seed: int | None = 0, log_every: int = 50,
+        sample_every: int | None = None, n_fixed: int = 64, checkpoint: str | Path | None = None,
+        checkpoint_every: int | None = None, resume: str | Path | None = None,
+        progress: bool | None = None) -> History:
+    """Train ``G`` and ``D`` with ``objective`` on ``data`` for ``steps`` generator steps.
+
+    Args:
+        data: an object with ``sample(n) -> (x, labels)`` on the models' device
+            (``ganlib.data.ring8()``, ``fashion_mnist()``...).
+        lr, betas: override the objective's paper defaults for both networks;
+            ``lr_d`` / ``lr_g`` set them separately (two time-scale update rule).
+        conditional: feed the data's labels to both networks (conditional GAN).
+        seed: seeds torch before training (``None`` leaves the RNG alone).
+        log_every: how often statistics are copied to the host and checked for NaN.
+        sample_every: store samples from a fixed noise batch this often (and at the end).
+        checkpoint: file to write every ``checkpoint_every`` steps and at the end.
+        resume: checkpoint to continue from; the run then matches an uninterrupted one.
+        progress: show a tqdm bar (default: unless ``GANLIB_PROGRESS=0``).
+    """
+    if steps < 1 or batch_size < 1:
+        raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}")
+    device = next(G.parameters()).device
+    if seed is not None:
+        torch.manual_seed(seed)
+    z_dim = G.z_dim
+    extra = objective.extra_modules()
+    d_params = list(D.parameters()) + [p for m in extra.values() for p in m.parameters()]
+    opt_d = objective.make_optimizer(d_params, lr_d or lr, betas)
+    opt_g = objective.make_optimizer(G.parameters(), lr_g or lr, betas)
+    fixed_z = torch.randn(n_fixed, z_dim, generator=torch.Generator().manual_seed(1234)).to(device)
+    fixed_y = (torch.arange(n_fixed, device=device) % G.n_classes) if conditional else None
+
+    history, start = History(loss=objective.name), 0
+    if resume is not None:
+        start, history = load_checkpoint(resume, G, D, objective, opt_d, opt_g)
+
+    if progress is None:
+        progress = os.environ.get("GANLIB_PROGRESS", "1") != "0"
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=steps, initial=start, desc=objective.name, leave=False)
+
+    buffer: list[dict[str, torch.Tensor]] = []
+    t0 = time.perf_counter() - history.seconds
+    real = y = None
+    with validation(False):
+        for step in range(start + 1, steps + 1):
+            D.requires_grad_(True)
+            for _ in range(objective.n_critic):
+                real, y_real = data.sample(batch_size)
+                y = y_real if conditional else None
+                z = objective.latent(batch_size, z_dim, device)
+                with torch.no_grad():
+                    fake = G(z) if y is None else G(z, y)
+                loss_d, stats = objective.discriminator_step(D, real, fake, y)
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+                objective.after_discriminator_step(D)
+
+            D.requires_grad_(False)
+            z = objective.latent(batch_size, z_dim, device)
+            fake = G(z) if y is None else G(z, y)
+            loss_g, g_stats = objective.generator_step(D, real, fake, y, z)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            g_norm = _grad_norm(G)
+            opt_g.step()
+            if extra:
+                opt_d.step()  # objective-owned heads (InfoGAN's Q) learn from the G loss too
+                opt_d.zero_grad(set_to_none=True)
+            objective.after_generator_step(loss_d.detach(), loss_g.detach(), stats)
+
+            row = {"d_loss": loss_d.detach(), "g_loss": loss_g.detach(), "g_grad_norm": g_norm,
+                   **stats, **g_stats}
+            buffer.append(row)
+            last = step == steps
+            if step % log_every == 0 or last:
+                _flush(buffer, history, step, G, D, objective.name)
+                buffer = []
+                history.wall_time.append((step, round(time.perf_counter() - t0, 3)))
+                if bar is not None:
+                    bar.update(step - bar.n)
+                    bar.set_postfix(d=f"{history.stats['d_loss'][-1]:.3f}",
+                                    g=f"{history.stats['g_loss'][-1]:.3f}")
+            if (sample_every and step % sample_every == 0) or last:
+                history.samples[step] = generate(G, n_fixed, z=fixed_z, y=fixed_y).cpu()
+            if checkpoint is not None and ((checkpoint_every and step % checkpoint_every == 0)
+                                           or last):
+                if buffer:  # only checkpoint states whose statistics passed the NaN guard
+                    _flush(buffer, history, step, G, D, objective.name)
+                    buffer = []
+                save_checkpoint(checkpoint, step, G, D, objective, opt_d, opt_g, history)
+    D.requires_grad_(True)
+    if bar is not None:
+        bar.close()
+    return history
+
+
+def _flush(buffer, history: History, step: int, G, D, loss_name: str) -> None:
+    """Copy buffered statistics to the host, stopping at the first non-finite value."""
+    keys = list(buffer[0])
+    table = torch.stack([torch.stack([row[k].float() for k in keys]) for row in buffer])
+    table = table.cpu().numpy()
+    first_step = step - len(buffer) + 1
+    for i, values in enumerate(table):
+        bad = [k for k, v in zip(keys, values) if not np.isfinite(v)]
+        if bad:
+            raise TrainingDiverged(
+                f"{loss_name}: non-finite {', '.join(bad)} at step {first_step + i}; training "
+                "stopped and the last good checkpoint (if any) is kept. Try a lower learning "
+                "rate, a penalty, or a loss with bounded gradients.")
+    for name, net in (("generator", G), ("discriminator", D)):
+        if not all(torch.isfinite(p).all() for p in net.parameters()):
+            raise TrainingDiverged(f"{loss_name}: non-finite {name} weights by step {step}; "
+                                   "training stopped and the last good checkpoint is kept.")
+    for i, values in enumerate(table):
+        history.steps.append(first_step + i)
+        for k, v in zip(keys, values):
+            history.stats.setdefault(k, []).append(float(v))
+
+
+def save_checkpoint(path, step: int, G, D, objective: Objective, opt_d, opt_g,
+                    history: History) -> None:
+    """Write everything needed to resume exactly: models, optimisers, RNG, objective state."""
+    state = {
+        "format": CHECKPOINT_FORMAT, "loss": objective.name, "step": step,
+        "arch": _archs(G, D, objective),
+        "G": G.state_dict(), "D": D.state_dict(),
+        "extra": {k: m.state_dict() for k, m in objective.extra_modules().items()},
+        "objective": objective.state_dict(),
+        "opt_d": opt_d.state_dict(), "opt_g": opt_g.state_dict(),
+        "rng_cpu": torch.get_rng_state(),
+        "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "history": history.to_dict(),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)  # never leave a half-written checkpoint behind
+
+
+def load_checkpoint(path, G, D, objective: Objective, opt_d=None, opt_g=None):
+    """Load a checkpoint written by ``fit``; refuse one from another loss, net or format."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: checkpoint format {state.get('format')} is not "
+                         f"{CHECKPOINT_FORMAT}; it was written by another ganlib version")
+    if state["loss"] != objective.name:
+        raise ValueError(f"{path}: checkpoint is for loss {state['loss']!r}, "
+                         f"not {objective.name!r}")
+    for name, shapes in _archs(G, D, objective).items():
+        if state["arch"].get(name) != shapes:
+            raise ValueError(f"{path}: the {name} in the checkpoint has another architecture "
+                             "(parameter names or shapes differ); build the same networks")
+    G.load_state_dict(state["G"])
+    D.load_state_dict(state["D"])
+    for k, m in objective.extra_modules().items():
+        m.load_state_dict(state["extra"][k])
+    objective.load_state_dict(state["objective"])
+    if opt_d is not None:
+        opt_d.load_state_dict(state["opt_d"])
+        opt_g.load_state_dict(state["opt_g"])
+    torch.set_rng_state(state["rng_cpu"])
+    if state["rng_cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["rng_cuda"])
+    return state["step"], History.from_dict(state["history"])

@@ -1,0 +1,90 @@
+"""The training loop: determinism, resuming, the NaN guard and checkpoint safety."""
+
+import numpy as np
+import pytest
+import torch
+
+from ganlib import data, losses, models, train
+
+
+def run(steps=40, seed=0, **kw):
+    torch.manual_seed(seed)
+    G, D = models.pair("2d")
+    h = train.fit(G, D, losses.get("nonsaturating"), data.ring8(), steps=steps, batch_size=64,
+                  seed=seed, log_every=10, sample_every=20, progress=False, **kw)
+    return G, D, h
+
+
+def test_same_seed_gives_identical_history():
+    _, _, a = run()
+    _, _, b = run()
+    assert a.steps == b.steps == list(range(1, 41))
+    for k in ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"):
+        assert np.array_equal(a[k], b[k]), k
+    assert all(torch.equal(a.samples[s], b.samples[s]) for s in a.samples)
+    _, _, c = run(seed=1)
+    assert not np.array_equal(a["d_loss"], c["d_loss"])
+
+
+def test_history_records_what_the_book_plots():
+    G, _, h = run()
+    assert set(h.samples) == {20, 40} and h.samples[40].shape == (64, 2)
+    assert h.seconds > 0 and np.isfinite(h["g_grad_norm"]).all()
+    assert h.loss == "nonsaturating"
+
+
+def test_resume_matches_an_uninterrupted_run(tmp_path):
+    _, _, full = run(steps=40)
+    ck = tmp_path / "ck.pt"
+    run(steps=20, checkpoint=ck)
+    G, D, resumed = run(steps=40, resume=ck)
+    assert np.array_equal(full["d_loss"], resumed["d_loss"])
+    assert np.array_equal(full["g_loss"], resumed["g_loss"])
+
+
+def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
+    ck = tmp_path / "ck.pt"
+    G, D = models.pair("2d")
+    obj = losses.get("nonsaturating")
+    train.fit(G, D, obj, data.ring8(), steps=10, checkpoint=ck, progress=False)
+    good = torch.load(ck, weights_only=True)["step"]
+    with torch.no_grad():
+        D.head.weight.fill_(float("nan"))
+    with pytest.raises(train.TrainingDiverged, match="non-finite"):
+        train.fit(G, D, obj, data.ring8(), steps=30, checkpoint=ck, checkpoint_every=5,
+                  log_every=5, progress=False)
+    assert torch.load(ck, weights_only=True)["step"] == good
+
+
+def test_checkpoint_from_another_loss_or_net_is_refused(tmp_path):
+    ck = tmp_path / "ck.pt"
+    G, D = models.pair("2d")
+    train.fit(G, D, losses.get("nonsaturating"), data.ring8(), steps=2, checkpoint=ck,
+              progress=False)
+    with pytest.raises(ValueError, match="for loss 'nonsaturating'"):
+        train.load_checkpoint(ck, G, D, losses.get("minimax"))
+    G2 = models.MLPGenerator(hidden=64)
+    with pytest.raises(ValueError, match="architecture"):
+        train.load_checkpoint(ck, G2, D, losses.get("nonsaturating"))
+
+
+def test_bad_arguments():
+    G, D = models.pair("2d")
+    with pytest.raises(ValueError, match="positive"):
+        train.fit(G, D, losses.get("minimax"), data.ring8(), steps=0)
+    with pytest.raises(ValueError, match="unknown model kind"):
+        models.pair("3d")
+
+
+def test_mode_metrics_on_perfect_and_collapsed_samples():
+    from ganlib.metrics import mode_metrics
+
+    ring = data.ring8()
+    x, _ = ring.sample(4000, generator=torch.Generator().manual_seed(1))
+    m = mode_metrics(x, ring)
+    # within 3 std in 2-D: P(chi2_2 <= 9) = 1 - exp(-4.5) = 98.9%
+    assert m.modes == 8 and m.high_quality == pytest.approx(98.9, abs=0.5) and m.kl < 0.01
+    assert m.w2 < 0.5  # the finite-sample floor: mode counts differ between two samples
+    collapsed = ring.centers[0] + 0.02 * torch.randn(4000, 2)
+    m = mode_metrics(collapsed, ring)
+    assert m.modes == 1 and m.kl == pytest.approx(np.log(8), abs=1e-6) and m.w2 > 1.5
