@@ -26,7 +26,7 @@ book: venv
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 lint: venv
-	$(BIN)/ruff check ganlib tests benchmarks notebooks
+	$(BIN)/ruff check .
 
 unit: venv
 	$(BIN)/pytest -q tests
