@@ -1,6 +1,7 @@
 # GAN Losses, Derived and Measured. Every target sets up what it needs.
 #   make book       build the HTML book from the notebooks' stored outputs
-#   make test       lint, unit tests, and every chapter executed in the quick profile
+#   make test       lint, unit tests, every chapter executed in the quick profile, and the
+#                   built book checked in a headless browser
 #   make reproduce  re-run every chapter in place (PROFILE=full by default), then build
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,7 +11,7 @@ PROFILE ?= full
 # the chapters, in book order, read from the table of contents
 NOTEBOOKS := $(shell sed -n 's|^ *- file: \(notebooks/[^ ]*\)|\1.ipynb|p' _toc.yml)
 
-.PHONY: venv book test lint unit notebooks reproduce evaluator clean
+.PHONY: venv book test lint unit notebooks browser reproduce evaluator clean
 
 venv: $(VENV)/.installed
 
@@ -35,7 +36,11 @@ notebooks: venv
 	GANLIB_PROFILE=quick GANLIB_PROGRESS=0 MPLBACKEND=agg \
 	  $(BIN)/pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS)
 
-test: lint unit notebooks
+# the built book opened page by page in headless Chromium (skipped when it is absent)
+browser: book
+	GANLIB_BOOK_DIR=_build/html $(BIN)/pytest -q -p no:cacheprovider tests/test_browser.py
+
+test: lint unit notebooks browser
 
 reproduce: venv
 	for nb in $(NOTEBOOKS); do \

@@ -64,6 +64,13 @@ def get_profile(name: str | None = "auto") -> Profile:
     return PROFILES[name]
 
 
+def on_colab() -> bool:
+    """True inside Google Colab, where chapters may download Fashion-MNIST."""
+    import sys
+
+    return "google.colab" in sys.modules
+
+
 def get_device(device: str | torch.device | None = None) -> torch.device:
     """The device to run on: the one asked for, else CUDA when present, else CPU."""
     if device is not None:
