@@ -44,7 +44,7 @@ test: lint unit notebooks browser
 
 reproduce: venv
 	for nb in $(NOTEBOOKS); do \
-	  GANLIB_PROGRESS=0 $(BIN)/papermill -k python3 -p profile $(PROFILE) $$nb $$nb || exit 1; \
+	  GANLIB_PROGRESS=0 $(BIN)/papermill -k python3 --cwd notebooks -p profile $(PROFILE) $$nb $$nb || exit 1; \
 	done
 	$(MAKE) book
 

@@ -2,7 +2,8 @@
 
 Every chapter of the book imports from here, and shows the source it runs with
 :func:`show`. Submodules: ``config``, ``data``, ``models``, ``losses``, ``objective``,
-``train``, ``metrics``, ``theory``, ``dirac``, ``plots``.
+``penalties``, ``train``, ``ensemble``, ``metrics``, ``evaluator``, ``theory``, ``dirac``,
+``plots``, ``experiments``, ``sweep``.
 """
 
 from __future__ import annotations
@@ -46,3 +47,10 @@ def glue(name: str, value, display: bool = True):
             _display(value)
         return
     _glue(name, value, display=display)
+
+
+def evaluate(samples, *args, **kwargs):
+    """Score Fashion-MNIST samples or a generator: :func:`ganlib.evaluator.evaluate`."""
+    from ganlib.evaluator import evaluate as _evaluate
+
+    return _evaluate(samples, *args, **kwargs)

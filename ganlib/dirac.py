@@ -29,17 +29,21 @@ class DiracCritic(nn.Module):
 
 
 def vector_field(objective: Objective, theta: torch.Tensor, psi: torch.Tensor,
-                 create_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Gradient-descent velocity :math:`(-\partial_\theta L_G, -\partial_\psi L_D)` at a point."""
+                 create_graph: bool = False, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Gradient-descent velocity :math:`(-\partial_\theta L_G, -\partial_\psi L_D)` at a point.
+
+    ``batch`` copies of the two points make up each batch: it changes nothing for a
+    deterministic objective and averages the noise of a stochastic one (instance noise).
+    """
     theta = theta.detach().double().requires_grad_(True)
     psi = psi.detach().double().requires_grad_(True)
-    return _field(objective, theta, psi, create_graph)
+    return _field(objective, theta, psi, create_graph, batch)
 
 
-def _field(objective, theta, psi, create_graph):
+def _field(objective, theta, psi, create_graph, batch=1):
     D = DiracCritic(psi)
-    real = torch.zeros(1, 1, dtype=torch.float64)
-    fake = theta.reshape(1, 1)
+    real = torch.zeros(batch, 1, dtype=torch.float64)
+    fake = theta.reshape(1, 1).expand(batch, 1)
     with validation(False):
         loss_d, _ = objective.discriminator_step(D, real, fake.detach() if not create_graph
                                                  else fake)
@@ -61,35 +65,37 @@ def field_on_grid(objective: Objective, lim: float = 2.0, n: int = 21):
     return axis, U, V
 
 
-def jacobian(objective: Objective, theta: float = 0.0, psi: float = 0.0) -> torch.Tensor:
+def jacobian(objective: Objective, theta: float = 0.0, psi: float = 0.0,
+             batch: int = 1) -> torch.Tensor:
     """Jacobian of the field at a point (2 x 2, float64); at (0, 0) it decides local convergence."""
 
     def f(v):
-        u, w = _field(objective, v[0], v[1], create_graph=True)
+        u, w = _field(objective, v[0], v[1], create_graph=True, batch=batch)
         return torch.stack([u, w])
 
     v0 = torch.tensor([theta, psi], dtype=torch.float64, requires_grad=True)
     return torch.autograd.functional.jacobian(f, v0)
 
 
-def eigenvalues(objective: Objective, theta: float = 0.0, psi: float = 0.0) -> np.ndarray:
+def eigenvalues(objective: Objective, theta: float = 0.0, psi: float = 0.0,
+                batch: int = 1) -> np.ndarray:
     """Eigenvalues of the Jacobian: all real parts < 0 means locally convergent."""
-    return np.linalg.eigvals(jacobian(objective, theta, psi).numpy())
+    return np.linalg.eigvals(jacobian(objective, theta, psi, batch).numpy())
 
 
 def simulate(objective: Objective, theta0: float = 1.0, psi0: float = 1.0, lr: float = 0.1,
-             steps: int = 500, alternating: bool = False) -> np.ndarray:
+             steps: int = 500, alternating: bool = False, batch: int = 1) -> np.ndarray:
     """Gradient descent on both players (simultaneous or alternating); returns (steps+1, 2)."""
     theta = torch.tensor(float(theta0), dtype=torch.float64)
     psi = torch.tensor(float(psi0), dtype=torch.float64)
     path = [(theta0, psi0)]
     for _ in range(steps):
-        u, w = vector_field(objective, theta, psi)
+        u, w = vector_field(objective, theta, psi, batch=batch)
         psi = psi + lr * w
         if objective.clip is not None:
             psi = psi.clamp(-objective.clip, objective.clip)
         if alternating:
-            u, _ = vector_field(objective, theta, psi)
+            u, _ = vector_field(objective, theta, psi, batch=batch)
         theta = theta + lr * u
         path.append((float(theta), float(psi)))
     return np.asarray(path)

@@ -39,7 +39,9 @@ def train_2d(objective: Objective, mixture: data.Mixture, profile: config.Profil
     history = train.fit(G, D, objective, mixture, steps=profile.steps_2d,
                         batch_size=profile.batch_2d, seed=seed,
                         sample_every=max(1, profile.steps_2d // 4), n_fixed=1_000, **fit_kw)
-    samples = train.generate(G, profile.n_eval_2d)
+    # conditional generators draw every class equally often
+    y = (torch.arange(profile.n_eval_2d, device=device) % G.n_classes) if G.n_classes else None
+    samples = train.generate(G, profile.n_eval_2d, y=y)
     return Run(G, D, history, samples.cpu(), mode_metrics(samples, mixture, seed=seed))
 
 
@@ -55,3 +57,19 @@ def train_images(objective: Objective, images: data.Images, profile: config.Prof
                         batch_size=profile.batch_image, seed=seed,
                         sample_every=max(1, profile.steps_image // 4), **fit_kw)
     return Run(G, D, history, history.samples[profile.steps_image])
+
+
+def setup(name: str, kind: str, n_classes: int | None = None, **params):
+    """Everything ``fit`` needs to train loss ``name`` on ``kind`` ("2d" or "image") data:
+    ``(objective, (G, D), fit_kwargs)``, with the networks the loss needs (conditional nets
+    for cgan/acgan with ``n_classes`` labels, InfoGAN's codes, autoencoders for EBGAN/BEGAN).
+    """
+    from ganlib import losses
+
+    if name == "infogan":
+        params.setdefault("kind", kind)
+    objective = losses.get(name, **params)
+    net_kw = {"n_classes": n_classes} if n_classes and name in ("cgan", "acgan") else {}
+    nets = losses.make_models(name, kind, **net_kw)
+    conditional = name in ("cgan", "acgan")
+    return objective, nets, {"conditional": conditional} if conditional else {}

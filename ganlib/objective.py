@@ -31,6 +31,12 @@ class Objective:
         n_critic: discriminator steps per generator step.
         optimizer: "adam" or "rmsprop", with ``lr`` and ``betas`` as the paper's defaults.
         clip: weight clipping bound for the critic after each step (WGAN), or None.
+        conditional: the loss needs class labels (conditional GAN): train it with
+            ``train.fit(..., conditional=objective.conditional)``.
+        instance_noise: standard deviation of Gaussian noise added to every input of D, real
+            and generated, in both steps (Sonderby et al. 2016; Mescheder et al. 2018, section
+            3.2); 0 turns it off. Penalties see the inputs without it.
+        params: the loss's own hyperparameters, for the record (run cards, chapters).
     """
 
     name: str
@@ -43,13 +49,16 @@ class Objective:
     betas: tuple[float, float] = (0.5, 0.999)
     clip: float | None = None
     g_needs_real: bool = False
+    conditional: bool = False
+    instance_noise: float = 0.0
     params: dict = field(default_factory=dict)
 
     # --- the two steps the training loop calls -------------------------------------------
     def discriminator_step(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                            y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         """Loss for one discriminator update; ``fake`` is already detached from G."""
-        real_out, fake_out = _scores(D, real, y), _scores(D, fake, y)
+        self.require_labels(y)
+        real_out, fake_out = self.scores(D, real, y), self.scores(D, fake, y)
         loss = self.d_loss(real_out, fake_out)
         stats = {"d_real": real_out.detach().mean(), "d_fake": fake_out.detach().mean()}
         if self.penalty is not None:
@@ -62,9 +71,22 @@ class Objective:
                        y: torch.Tensor | None = None,
                        z: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         """Loss for one generator update; gradients flow through ``fake`` into G."""
-        fake_out = _scores(D, fake, y)
-        real_out = _scores(D, real, y).detach() if self.g_needs_real else None
+        self.require_labels(y)
+        fake_out = self.scores(D, fake, y)
+        real_out = self.scores(D, real, y).detach() if self.g_needs_real else None
         return self.g_loss(fake_out, real_out), {}
+
+    def scores(self, D: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """D's scores on ``x`` (with labels when conditional), after instance noise if any."""
+        if self.instance_noise:
+            x = x + self.instance_noise * torch.randn_like(x)
+        return D(x) if y is None else D(x, y)
+
+    def require_labels(self, y: torch.Tensor | None) -> None:
+        if self.conditional and y is None:
+            raise ValueError(f"loss {self.name!r} is conditional: train it with "
+                             "train.fit(..., conditional=True) on networks built with n_classes "
+                             f"(losses.make_models({self.name!r}, kind))")
 
     def latent(self, n: int, z_dim: int, device) -> torch.Tensor:
         """Generator input: z ~ N(0, I). Objectives with latent codes (InfoGAN) override it."""
@@ -101,7 +123,3 @@ class Objective:
         if self.optimizer == "rmsprop":
             return torch.optim.RMSprop(params, lr=lr)
         raise ValueError(f"unknown optimizer {self.optimizer!r}: use 'adam' or 'rmsprop'")
-
-
-def _scores(D: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    return D(x) if y is None else D(x, y)

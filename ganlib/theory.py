@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 
@@ -51,3 +52,47 @@ def value_function(D: torch.Tensor, p_r: torch.Tensor, p_g: torch.Tensor,
                    x: torch.Tensor) -> float:
     r""":math:`V(D, G) = \int p_r \log D + p_g \log(1 - D)` for a discriminator on the grid."""
     return integrate(_xlogy(p_r, D) + _xlogy(p_g, 1 - D), x)
+
+
+def pearson_chi2(p: torch.Tensor, q: torch.Tensor, x: torch.Tensor) -> float:
+    r"""Pearson :math:`\chi^2(p\,\|\,q) = \int (p - q)^2 / q` on grid ``x`` (q > 0 where p is).
+
+    This is the f-divergence convention (:math:`f(t) = (t - 1)^2`). The LSGAN paper (section 3.2.2)
+    writes :math:`\chi^2_\text{Pearson}(p_r + p_g \,\|\, 2p_g)` for
+    :math:`\int (2p_g - (p_r + p_g))^2 / (p_r + p_g)`, with its *first* argument in the
+    denominator: that is ``pearson_chi2(2 * p_g, p_r + p_g, x)`` here.
+    """
+    return integrate((p - q) ** 2 / q, x)
+
+
+def lsgan_optimal_discriminator(p_r: torch.Tensor, p_g: torch.Tensor, a: float,
+                                b: float) -> torch.Tensor:
+    r"""Mao et al. 2017, Prop. 1: :math:`D^*(x) = (b\,p_r(x) + a\,p_g(x)) / (p_r(x) + p_g(x))`."""
+    return (b * p_r + a * p_g) / (p_r + p_g)
+
+
+def wasserstein1(u, v) -> float:
+    r"""Exact :math:`W_1` between two 1-D empirical distributions (equal weights), by POT."""
+    import ot  # POT is slow to import; only this function needs it
+
+    return float(ot.wasserstein_1d(np.asarray(u, dtype=np.float64),
+                                   np.asarray(v, dtype=np.float64), p=1))
+
+
+def dirac_eigenvalues(f1: float = 0.5, f2: float = -0.25, gamma: float = 0.0,
+                      sigma: float = 0.0):
+    r"""Eigenvalues of the Dirac-GAN's Jacobian at the equilibrium (Mescheder et al. 2018).
+
+    For :math:`L(\theta, \psi) = f(\psi\theta) + f(0)` with :math:`f'(0) = ` ``f1`` and
+    :math:`f''(0) = ` ``f2`` (the GAN's :math:`f(t) = -\log(1 + e^{-t})`: 1/2 and -1/4), the
+    Jacobian is :math:`\begin{pmatrix} 0 & f'(0) \\ -f'(0) & 2 f''(0)\sigma^2 - \gamma
+    \end{pmatrix}`, so the eigenvalues are
+
+    * :math:`\pm f'(0)\, i` unregularised (section 2.2): no convergence;
+    * :math:`f''(0)\sigma^2 \pm \sqrt{f''(0)^2\sigma^4 - f'(0)^2}` with Gaussian instance noise
+      of standard deviation :math:`\sigma` (section 3.2);
+    * :math:`-\gamma/2 \pm \sqrt{\gamma^2/4 - f'(0)^2}` with a zero-centred gradient penalty
+      :math:`\tfrac{\gamma}{2}\lVert\nabla D\rVert^2` (sections 3.3 and 4.1: R1, R2).
+    """
+    trace = 2 * f2 * sigma**2 - gamma
+    return np.linalg.eigvals(np.array([[0.0, f1], [-f1, trace]]))

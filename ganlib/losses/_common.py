@@ -51,3 +51,29 @@ def check_scores(*scores: torch.Tensor, same_shape: bool = True) -> None:
         shapes = ", ".join(str(tuple(s.shape)) for s in scores)
         raise ValueError(f"real and fake discriminator outputs must have the same shape, got "
                          f"{shapes}; use reduction='none' per half-batch or squeeze the last dim")
+
+
+def check_labels(labels: torch.Tensor, n_classes: int, batch: int | None = None) -> None:
+    """Class labels must be integer indices of shape (batch,) in ``0 .. n_classes - 1``."""
+    if not isinstance(labels, torch.Tensor) or labels.dtype.is_floating_point \
+            or labels.dtype == torch.bool:
+        kind = labels.dtype if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise TypeError(f"labels must be an integer tensor of class indices, got {kind}; "
+                        "pass labels.long()")
+    if labels.dim() != 1 or (batch is not None and len(labels) != batch):
+        raise ValueError(f"labels must have shape ({batch if batch is not None else 'batch'},), "
+                         f"got {tuple(labels.shape)}")
+    if _VALIDATE and labels.numel():
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo < 0 or hi >= n_classes:
+            raise ValueError(f"labels must be in 0..{n_classes - 1}, found {lo}..{hi}; build the "
+                             "networks with n_classes covering every label (grid25 has 25)")
+
+
+def check_class_logits(logits: torch.Tensor, labels: torch.Tensor) -> None:
+    """Class logits (batch, K) must be finite and match integer labels (batch,) in 0..K-1."""
+    check_scores(logits)
+    if logits.dim() != 2:
+        raise ValueError(f"class logits must have shape (batch, n_classes), got "
+                         f"{tuple(logits.shape)}")
+    check_labels(labels, logits.shape[1], len(logits))

@@ -1,0 +1,69 @@
+"""Networks some losses need beyond :mod:`ganlib.models`: autoencoder discriminators
+(EBGAN, BEGAN) and InfoGAN's Q head. Each mirrors the shared pairs so that only the
+loss differs between chapters.
+
+An autoencoder discriminator returns ``(reconstruction, code)``; EBGAN and BEGAN turn the
+reconstruction error into the discriminator's output (an energy).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganlib import models
+
+
+class MLPAutoencoder(nn.Module):
+    """2-D autoencoder: the MLP discriminator's body as encoder, its mirror as decoder."""
+
+    def __init__(self, in_dim: int = 2, hidden: int = 128, code_dim: int = 8):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
+            nn.LeakyReLU(0.2), nn.Linear(hidden, code_dim))
+        self.decoder = nn.Sequential(
+            nn.Linear(code_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
+            nn.LeakyReLU(0.2), nn.Linear(hidden, in_dim))
+
+    def forward(self, x: torch.Tensor, y=None) -> tuple[torch.Tensor, torch.Tensor]:
+        code = self.encoder(x)
+        return self.decoder(code), code
+
+
+class ConvAutoencoder(nn.Module):
+    """28x28 autoencoder: the conv discriminator's first layers as encoder (to a ``code_dim``
+    embedding), the conv generator's last layers as decoder; no BatchNorm."""
+
+    def __init__(self, channels: int = 1, code_dim: int = 32):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(channels, 64, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(128 * 7 * 7, code_dim))
+        self.decoder = nn.Sequential(
+            nn.Linear(code_dim, 128 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (128, 7, 7)),
+            nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(64, channels, 4, 2, 1), nn.Tanh())
+
+    def forward(self, x: torch.Tensor, y=None) -> tuple[torch.Tensor, torch.Tensor]:
+        code = self.encoder(x)
+        return self.decoder(code), code
+
+
+def autoencoder(kind: str) -> nn.Module:
+    """The autoencoder discriminator for ``kind`` = "2d" or "image", freshly initialised."""
+    if kind == "2d":
+        return MLPAutoencoder()
+    if kind == "image":
+        D = ConvAutoencoder()
+        models.init_weights(D)
+        return D
+    raise ValueError(f"unknown model kind {kind!r}: use '2d' or 'image'")
+
+
+def q_head(in_dim: int, out_dim: int, hidden: int = 128) -> nn.Module:
+    """InfoGAN's Q head on the discriminator's features: FC ``hidden``, LeakyReLU, FC out
+    (the paper's FC 128-BN-LReLU head without the BatchNorm). Outputs raw parameters:
+    class logits and Gaussian means, never a softmax."""
+    return nn.Sequential(nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, out_dim))

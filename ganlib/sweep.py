@@ -1,0 +1,194 @@
+"""Sweeps: a grid of runs split into shards, each shard appending to its own CSV.
+
+A grid is a JSON object whose list values are crossed, for example::
+
+    {"loss": ["nonsaturating", "wgan-gp"], "data": ["ring8", "grid25"],
+     "seed": [0, 1, 2, 3, 4], "steps": 10000}
+
+``python -m ganlib sweep --grid GRID.json --shard i/n --out DIR`` runs cells ``i, i+n,
+i+2n, ...`` (0 <= i < n), so n GPUs, or the n tasks of a cluster array job (SLURM's
+``--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT``), split one grid with no code
+change. Each finished cell is appended to ``DIR/shard-i-of-n.csv`` at once; a rerun skips
+the cells already present in any CSV under DIR, so an interrupted shard resumes.
+``python -m ganlib sweep --merge DIR --to results.csv`` merges the shards.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ganlib import config, data, experiments, train
+
+DATASETS = ("ring8", "grid25", "fashion-mnist")
+DEFAULTS = {"steps": 2_000, "batch": 256, "lr": None}
+KEYS = ("loss", "data", "seed", "steps", "batch", "lr")
+METRICS_2D = ("modes", "total_modes", "high_quality", "kl", "w2")
+METRICS_IMAGE = ("fd", "fd_floor", "precision", "recall", "class_coverage", "class_kl")
+
+
+def expand(grid: dict) -> list[dict]:
+    """All cells of ``grid`` (list values crossed, in key order), with defaults filled in."""
+    from ganlib import losses
+
+    unknown = set(grid) - set(KEYS) - {"n_eval"}
+    if unknown:
+        raise ValueError(f"unknown grid keys {sorted(unknown)}: use {KEYS} (and n_eval)")
+    grid = {**DEFAULTS, **grid}
+    for key in ("loss", "data", "seed"):
+        if key not in grid:
+            raise ValueError(f"the grid needs {key!r}")
+    axes = {k: v if isinstance(v, list) else [v] for k, v in grid.items()}
+    for name in axes["loss"]:
+        if name not in losses.names():
+            raise ValueError(f"unknown loss {name!r}; known losses: {', '.join(losses.names())}")
+    for d in axes["data"]:
+        if d not in DATASETS:
+            raise ValueError(f"unknown data {d!r}: use one of {DATASETS}")
+    return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+
+
+def cell_key(cell: dict) -> str:
+    return "|".join(f"{k}={cell.get(k)}" for k in KEYS)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> (i, n), checking 0 <= i < n."""
+    try:
+        i, n = (int(t) for t in text.split("/"))
+    except ValueError:
+        raise ValueError(f"shard must look like i/n (e.g. 0/4), got {text!r}") from None
+    if not 0 <= i < n:
+        raise ValueError(f"shard {text}: need 0 <= i < n")
+    return i, n
+
+
+def done_keys(out: Path) -> set[str]:
+    return {cell_key(row) for row in read_rows(out)}
+
+
+def read_rows(out: Path) -> list[dict]:
+    """Every row of every CSV under ``out`` (or of the CSV ``out``), values as strings."""
+    files = [out] if out.is_file() else sorted(out.glob("*.csv")) if out.exists() else []
+    rows = []
+    for f in files:
+        with f.open(newline="") as fh:
+            rows += list(csv.DictReader(fh))
+    return rows
+
+
+def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
+    """Train one cell and score it; returns its CSV row."""
+    device = config.get_device(device)
+    kind = "image" if cell["data"] == "fashion-mnist" else "2d"
+    profile = config.Profile(
+        "sweep", steps_2d=cell["steps"], batch_2d=cell["batch"], steps_image=cell["steps"],
+        batch_image=cell["batch"], n_eval_2d=cell.get("n_eval", 10_000),
+        n_eval_image=cell.get("n_eval", 10_000), seeds=1)
+    fit_kw = {"lr": cell["lr"]} if cell.get("lr") else {}
+    row = {k: cell.get(k) for k in KEYS}
+    t0 = time.perf_counter()
+    try:
+        if kind == "2d":
+            source = data.MIXTURES[cell["data"]](device=device)
+            objective, nets, kw = experiments.setup(cell["loss"], "2d", len(source.centers))
+            run = experiments.train_2d(objective, source, profile, cell["seed"], nets=nets,
+                                       progress=False, **kw, **fit_kw)
+            row.update({k: getattr(run.metrics, k) for k in METRICS_2D})
+            if samples_dir is not None:
+                samples_dir.mkdir(parents=True, exist_ok=True)
+                name = cell_key(cell).replace("|", "_").replace("=", "-") + ".npy"
+                np.save(samples_dir / name, run.samples[:1000].numpy().astype(np.float16))
+        else:
+            from ganlib.evaluator import evaluate
+
+            images = data.fashion_mnist("train", device=device)
+            objective, nets, kw = experiments.setup(cell["loss"], "image")
+            run = experiments.train_images(objective, images, profile, cell["seed"], nets=nets,
+                                           progress=False, **kw, **fit_kw)
+            m = evaluate(run.G, n=profile.n_eval_image, seed=cell["seed"])
+            row.update({k: getattr(m, k) for k in METRICS_IMAGE if k != "fd_floor"})
+            row["fd_floor"] = m.floor.fd
+        row["diverged"] = 0
+    except train.TrainingDiverged:
+        row["diverged"] = 1
+    row["seconds"] = round(time.perf_counter() - t0, 2)
+    row["device"] = str(device)
+    return row
+
+
+def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=None,
+        log=print) -> Path:
+    """Run this shard's cells that no CSV under ``out`` holds yet; return the shard's CSV."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    i, n = shard
+    path = out / f"shard-{i}-of-{n}.csv"
+    done = done_keys(out)
+    todo = [c for c in expand(grid)[i::n] if cell_key(c) not in done]
+    log(f"shard {i}/{n}: {len(todo)} cells to run, "
+        f"{len(expand(grid)[i::n]) - len(todo)} already done")
+    for cell in todo:
+        row = run_cell(cell, device, samples_dir=out / "samples")
+        new = not path.exists()
+        with path.open("a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        log(f"{cell_key(cell)}: {row['seconds']} s")
+    return path
+
+
+def merge(out: str | Path, dest: str | Path) -> Path:
+    """Merge every shard CSV under ``out`` into ``dest`` (one row per cell, sorted)."""
+    rows = {cell_key(r): r for r in read_rows(Path(out))}
+    fields = sorted({k for r in rows.values() for k in r}, key=_field_order)
+    dest = Path(dest)
+    with dest.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows[k] for k in sorted(rows))
+    return dest
+
+
+def _field_order(name: str):
+    order = KEYS + METRICS_2D + METRICS_IMAGE + ("diverged", "seconds", "device")
+    return order.index(name) if name in order else len(order)
+
+
+def summarise(rows: list[dict], metric: str, by=("loss", "data")) -> dict:
+    """Mean and 95% confidence half-width (Student t) of ``metric`` per group."""
+    from scipy import stats
+
+    groups: dict[tuple, list[float]] = {}
+    for r in rows:
+        value = r.get(metric)
+        if value not in (None, "") and str(r.get("diverged", "0")) in ("0", "0.0"):
+            groups.setdefault(tuple(r[k] for k in by), []).append(float(value))
+    out = {}
+    for key, values in groups.items():
+        x = np.asarray(values)
+        half = (stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+                if len(x) > 1 else math.inf)
+        out[key] = {"mean": float(x.mean()), "ci95": float(half), "n": len(x)}
+    return out
+
+
+def rank_with_ties(summary: dict, higher_is_better: bool) -> dict:
+    """Rank = 1 + the number of groups whose whole interval is strictly better; groups
+    whose intervals overlap therefore share ranks."""
+    sign = 1 if higher_is_better else -1
+    lo = {k: sign * v["mean"] - v["ci95"] for k, v in summary.items()}
+    hi = {k: sign * v["mean"] + v["ci95"] for k, v in summary.items()}
+    return {k: 1 + sum(lo[o] > hi[k] for o in summary if o != k) for k in summary}
+
+
+def load_grid(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text())
