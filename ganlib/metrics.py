@@ -10,9 +10,9 @@ distance to fresh target samples, computed with POT.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import ot
 import torch
 
@@ -42,9 +42,15 @@ def mode_histogram(samples: torch.Tensor, mixture: Mixture, k_std: float = 3.0):
 
 
 def wasserstein2(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Exact W2 between two equal-weight point clouds (network simplex in POT)."""
-    M = ot.dist(x.double().cpu().numpy(), y.double().cpu().numpy())  # squared Euclidean
-    return float(np.sqrt(ot.emd2([], [], M, numItermax=1_000_000)))
+    """Exact W2 between two equal-weight point clouds (network simplex in POT).
+
+    The squared-Euclidean cost matrix is built on the points' device through POT's torch
+    backend (in float64; on the CPU for MPS, which has none); only the network simplex
+    itself runs on the host.
+    """
+    device = torch.device("cpu") if x.device.type == "mps" else x.device
+    M = ot.dist(x.to(device, torch.float64), y.to(device, torch.float64))
+    return math.sqrt(max(float(ot.emd2([], [], M, numItermax=1_000_000)), 0.0))
 
 
 def mode_metrics(samples: torch.Tensor, mixture: Mixture, n_w2: int = 2_000,

@@ -138,3 +138,51 @@ def pair(kind: str, *, z_dim: int | None = None, n_classes: int = 0, d_out: int 
         init_weights(D)
         return G, D
     raise ValueError(f"unknown model kind {kind!r}: use '2d' or 'image'")
+
+
+def spectral_norm(module: nn.Module, n_power_iterations: int = 1) -> nn.Module:
+    """Spectral normalisation (Miyato et al. 2018) of every Linear and Conv2d layer of
+    ``module``, in place: each weight is divided by an estimate of its largest singular
+    value, refined by ``n_power_iterations`` of power iteration per training forward pass
+    (``torch.nn.utils.parametrizations.spectral_norm``). Returns ``module``."""
+    layers = [m for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    if not layers:
+        raise ValueError("spectral_norm found no Linear or Conv2d layer to normalise")
+    for m in layers:
+        nn.utils.parametrizations.spectral_norm(m, n_power_iterations=n_power_iterations)
+    return module
+
+
+class MinibatchStd(nn.Module):
+    """Minibatch standard deviation (Karras et al. 2018, section 3): split the batch into
+    groups of ``group_size`` samples, take each feature's standard deviation over a group,
+    average it over features, and append that one number to every sample of the group as an
+    extra feature (a column for (n, f) inputs, a constant channel for (n, c, h, w)). A
+    discriminator can then see how varied a batch is. The batch must be divisible by the
+    group size; otherwise the whole batch is one group.
+    """
+
+    def __init__(self, group_size: int = 4, eps: float = 1e-8):
+        super().__init__()
+        self.group_size, self.eps = group_size, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = len(x)
+        g = self.group_size if n % self.group_size == 0 else n
+        groups = x.reshape(g, n // g, *x.shape[1:])  # sample i is in group i % (n // g)
+        std = (groups.var(0, unbiased=False) + self.eps).sqrt().flatten(1).mean(1)
+        std = std.repeat(g).to(x.dtype)  # back to one value per sample, in x's order
+        extra = std.reshape(n, *([1] * (x.dim() - 1))).expand(n, 1, *x.shape[2:])
+        return torch.cat([x, extra], 1)
+
+
+def minibatch_std(D: nn.Module, group_size: int = 4) -> nn.Module:
+    """Put a :class:`MinibatchStd` layer before the head of ``D`` (a network with
+    ``.head = nn.Linear``, like both shared discriminators), in place; the head gets one more
+    input, freshly initialised (PyTorch's default). Returns ``D``."""
+    head = getattr(D, "head", None)
+    if not isinstance(head, nn.Linear):
+        raise ValueError("minibatch_std needs a discriminator whose .head is an nn.Linear")
+    new = nn.Linear(head.in_features + 1, head.out_features).to(head.weight.device)
+    D.head = nn.Sequential(MinibatchStd(group_size), new)
+    return D

@@ -137,3 +137,103 @@ def table(rows: dict[str, dict], digits: int = 3):
     lines += [f"| {name} | " + " | ".join(fmt(r[c]) for c in cols) + " |"
               for name, r in rows.items()]
     return Markdown("\n".join(lines))
+
+
+def scatter_2d_labels(samples: torch.Tensor, labels: torch.Tensor, mixture: Mixture, ax=None,
+                      title: str | None = None, lim: float | None = None):
+    """Generated points coloured by an integer label (the class asked for, or a latent code),
+    over the mixture's mode centres (black crosses)."""
+    ax = _ax(ax)
+    s = samples.detach().cpu().numpy()
+    y = labels.detach().cpu().numpy()
+    c = mixture.centers.cpu().numpy()
+    cmap = plt.get_cmap("tab10" if y.max() < 10 else "tab20")
+    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, c=y % cmap.N, cmap=cmap, vmin=0,
+               vmax=cmap.N - 1, rasterized=True)
+    ax.scatter(c[:, 0], c[:, 1], marker="x", color="black", s=20, linewidths=0.8)
+    lim = lim or float(np.abs(c).max()) * 1.5
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def confusion(counts, ax=None, xlabel: str = "", ylabel: str = "", xticks=None, yticks=None,
+              title: str | None = None):
+    """A count matrix (rows: what was asked for, columns: what came out) as a heatmap,
+    each row normalised to sum to 1."""
+    ax = _ax(ax)
+    m = np.asarray(counts, dtype=float)
+    m = m / np.maximum(m.sum(1, keepdims=True), 1)
+    ax.imshow(m, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(m.shape[1]))
+    ax.set_yticks(range(m.shape[0]))
+    if xticks is not None:
+        ax.set_xticklabels(xticks, rotation=90, fontsize=7)
+    if yticks is not None:
+        ax.set_yticklabels(yticks, fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def loss_costs(curves: dict, ax=None, x: str = "score"):
+    """Generator cost (left) and its derivative w.r.t. the raw score (right) of several losses
+    (``ganlib.explore.CostCurve``), against the raw score ``s`` or, with
+    ``x="probability"``, against D(G(z)) = sigmoid(s) for the classifier losses only."""
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+    styles = ["-", "--", ":", "-."]
+    for i, (name, c) in enumerate(curves.items()):
+        if x == "probability" and not c.sigmoid:
+            continue
+        h = 1 / (1 + np.exp(-c.score)) if x == "probability" else c.score
+        kw = {"label": name, "ls": styles[i // 10 % 4], "color": f"C{i % 10}"}
+        ax[0].plot(h, c.cost, **kw)
+        ax[1].plot(h, c.slope, **kw)
+    label = r"$D(G(z)) = \sigma(s)$" if x == "probability" else r"raw score $s$ on $G(z)$"
+    for a, y in zip(ax, ("generator cost $c(s)$ (minimised)", r"$\partial c / \partial s$")):
+        a.set_xlabel(label)
+        a.set_ylabel(y)
+        a.axhline(0, color="0.8", lw=0.8, zorder=0)
+    ax[1].legend(fontsize=7, ncol=2)
+    return ax
+
+
+def critic_2d(D, mixture: Mixture, ax=None, samples: torch.Tensor | None = None,
+              lim: float | None = None, n: int = 150, title: str | None = None):
+    """A 2-D critic's raw score (critic value or logit) as filled contours over the plane, with
+    the mixture's mode centres (red crosses) and, optionally, generated points (white)."""
+    ax = _ax(ax)
+    c = mixture.centers.cpu().numpy()
+    lim = lim or float(np.abs(c).max()) * 1.5
+    axis = torch.linspace(-lim, lim, n)
+    X, Y = torch.meshgrid(axis, axis, indexing="xy")
+    device = next(D.parameters()).device
+    was_training = D.training
+    D.eval()
+    try:
+        with torch.no_grad():
+            Z = D(torch.stack([X.flatten(), Y.flatten()], 1).to(device)).reshape(n, n).cpu()
+    finally:
+        D.train(was_training)
+    cs = ax.contourf(X.numpy(), Y.numpy(), Z.numpy(), levels=20, cmap="viridis")
+    plt.colorbar(cs, ax=ax, fraction=0.046, pad=0.04)
+    if samples is not None:
+        s = samples.detach().cpu().numpy()
+        ax.scatter(s[:, 0], s[:, 1], s=1, color="white", alpha=0.4, rasterized=True)
+    ax.scatter(c[:, 0], c[:, 1], marker="x", color="tab:red", s=30, linewidths=1)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax

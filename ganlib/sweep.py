@@ -55,7 +55,8 @@ def expand(grid: dict) -> list[dict]:
 
 
 def cell_key(cell: dict) -> str:
-    return "|".join(f"{k}={cell.get(k)}" for k in KEYS)
+    """The identity of a cell; the same for a grid cell and its CSV row (where None is "")."""
+    return "|".join(f"{k}={'' if cell.get(k) is None else cell[k]}" for k in KEYS)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

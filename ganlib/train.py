@@ -4,13 +4,20 @@ The loop is deliberately plain: sample real data (resident on the device), sampl
 ``n_critic`` discriminator updates, one generator update. Everything a particular loss
 needs is asked of its :class:`~ganlib.objective.Objective`. Statistics stay on the device
 and are copied to the host every ``log_every`` steps, where a NaN guard checks them.
+
+On a CUDA device the whole step (the ``n_critic`` discriminator updates with their
+penalties and weight clipping, the generator update, the objective's own state) is
+recorded once as a CUDA graph and replayed, with optimisers in ``capturable`` mode. Where
+recording is impossible the same step runs eagerly; ``History.path`` says which ran.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +29,7 @@ from ganlib.losses import validation
 from ganlib.objective import Objective
 
 CHECKPOINT_FORMAT = 1
+GRAPH_WARMUP = 3  # eager steps on a side stream before a CUDA graph is recorded
 STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "penalty")
 
 
@@ -38,7 +46,8 @@ class History:
     stats: dict[str, list[float]] = field(default_factory=dict)
     samples: dict[int, torch.Tensor] = field(default_factory=dict)
     wall_time: list[tuple[int, float]] = field(default_factory=list)
-    path: str = "eager"
+    path: str = "eager"  # how the steps ran: "eager", "cuda-graph" or "vmap" (ganlib.ensemble)
+    diverged: str = ""  # why the run stopped early (ganlib.ensemble records it, fit raises)
 
     def __getitem__(self, key: str) -> np.ndarray:
         if key == "step":
@@ -54,12 +63,14 @@ class History:
         return {"loss": self.loss, "steps": list(self.steps),
                 "stats": {k: list(v) for k, v in self.stats.items()},
                 "samples": {int(k): v.cpu() for k, v in self.samples.items()},
-                "wall_time": [list(t) for t in self.wall_time], "path": self.path}
+                "wall_time": [list(t) for t in self.wall_time], "path": self.path,
+                "diverged": self.diverged}
 
     @classmethod
     def from_dict(cls, d: dict) -> History:
         return cls(d["loss"], list(d["steps"]), {k: list(v) for k, v in d["stats"].items()},
-                   dict(d["samples"]), [tuple(t) for t in d["wall_time"]], d["path"])
+                   dict(d["samples"]), [tuple(t) for t in d["wall_time"]], d["path"],
+                   d.get("diverged", ""))
 
     def save_json(self, path: str | Path) -> None:
         d = self.to_dict()
@@ -104,7 +115,8 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
         conditional: bool = False, seed: int | None = 0, log_every: int = 50,
         sample_every: int | None = None, n_fixed: int = 64, checkpoint: str | Path | None = None,
         checkpoint_every: int | None = None, resume: str | Path | None = None,
-        progress: bool | None = None) -> History:
+        progress: bool | None = None, graphs: bool | None = None, compile: bool = False,
+        bf16: bool = False, channels_last: bool = False) -> History:
     """Train ``G`` and ``D`` with ``objective`` on ``data`` for ``steps`` generator steps.
 
     Args:
@@ -119,12 +131,28 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
         checkpoint: file to write every ``checkpoint_every`` steps and at the end.
         resume: checkpoint to continue from; the run then matches an uninterrupted one.
         progress: show a tqdm bar (default: unless ``GANLIB_PROGRESS=0``).
+        graphs: replay each step as a CUDA graph (default: on CUDA devices); the eager
+            step runs instead where recording fails, with a warning.
+        compile: ``torch.compile`` both networks (not with penalties: no double backward).
+        bf16: run forward passes and losses under bfloat16 autocast.
+        channels_last: store convolution weights channels-last.
+        (``compile``, ``bf16`` and ``channels_last`` are off by default: see
+        ``benchmarks/README.md`` for what they were measured to give.)
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}")
     device = next(G.parameters()).device
+    if graphs and device.type != "cuda":
+        raise ValueError(f"graphs=True needs a CUDA device; the networks are on {device}")
+    if compile and objective.penalty is not None:
+        raise ValueError(f"{objective.name}: compile=True cannot train a loss with a penalty "
+                         "(torch.compile does not support the double backward penalties need)")
+    use_graphs = device.type == "cuda" if graphs is None else graphs
     if seed is not None:
         torch.manual_seed(seed)
+    if channels_last:
+        G.to(memory_format=torch.channels_last)
+        D.to(memory_format=torch.channels_last)
     z_dim = G.z_dim
     extra = objective.extra_modules()
     d_params = list(D.parameters()) + [p for m in extra.values() for p in m.parameters()]
@@ -136,6 +164,8 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     history, start = History(loss=objective.name), 0
     if resume is not None:
         start, history = load_checkpoint(resume, G, D, objective, opt_d, opt_g)
+    for opt in (opt_d, opt_g):  # the same optimiser maths in both paths on CUDA
+        _set_capturable(opt, device.type == "cuda")
 
     if progress is None:
         progress = os.environ.get("GANLIB_PROGRESS", "1") != "0"
@@ -144,43 +174,74 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, initial=start, desc=objective.name, leave=False)
 
-    buffer: list[dict[str, torch.Tensor]] = []
+    Gc, Dc = (torch.compile(G), torch.compile(D)) if compile else (G, D)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+    def one_step() -> dict[str, torch.Tensor]:
+        """``n_critic`` discriminator updates, then one generator update; nothing syncs."""
+        D.requires_grad_(True)
+        for _ in range(objective.n_critic):
+            real, y_real = data.sample(batch_size)
+            y = y_real if conditional else None
+            z = objective.latent(batch_size, z_dim, device)
+            with autocast:
+                with torch.no_grad():
+                    fake = Gc(z) if y is None else Gc(z, y)
+                loss_d, stats = objective.discriminator_step(Dc, real, fake, y)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            objective.after_discriminator_step(D)
+
+        D.requires_grad_(False)
+        z = objective.latent(batch_size, z_dim, device)
+        with autocast:
+            fake = Gc(z) if y is None else Gc(z, y)
+            loss_g, g_stats = objective.generator_step(Dc, real, fake, y, z)
+        opt_g.zero_grad(set_to_none=True)
+        if extra:  # objective-owned heads (InfoGAN's Q) learn from the G loss, D does not
+            opt_d.zero_grad(set_to_none=True)
+        loss_g.backward()
+        g_norm = _grad_norm(G)
+        opt_g.step()
+        if extra:
+            opt_d.step()
+        objective.after_generator_step(loss_d.detach(), loss_g.detach(), stats)
+        D.requires_grad_(True)
+        return {"d_loss": loss_d.detach(), "g_loss": loss_g.detach(), "g_grad_norm": g_norm,
+                **stats, **g_stats}
+
+    history.path = "eager"
+    graph = static_row = keys = side = None
+    buffer: list[torch.Tensor] = []
     t0 = time.perf_counter() - history.seconds
-    real = y = None
     with validation(False):
         for step in range(start + 1, steps + 1):
-            D.requires_grad_(True)
-            for _ in range(objective.n_critic):
-                real, y_real = data.sample(batch_size)
-                y = y_real if conditional else None
-                z = objective.latent(batch_size, z_dim, device)
-                with torch.no_grad():
-                    fake = G(z) if y is None else G(z, y)
-                loss_d, stats = objective.discriminator_step(D, real, fake, y)
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
-                objective.after_discriminator_step(D)
+            warm = use_graphs and step <= start + GRAPH_WARMUP
+            if use_graphs and step == start + GRAPH_WARMUP + 1:
+                captured = _capture(one_step, objective)
+                if captured is not None:
+                    graph, static_row, keys = captured
+                    history.path = "cuda-graph"
+                use_graphs = False  # one attempt per call
+            if graph is not None:
+                graph.replay()
+                buffer.append(static_row.clone())
+            else:
+                if warm:  # warm-up steps run on a side stream, as graph capture requires
+                    if side is None:
+                        side = torch.cuda.Stream()
+                    side.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(side) if warm else contextlib.nullcontext():
+                    row = one_step()
+                    keys = list(row)
+                    buffer.append(_stack(row))
+                if warm:
+                    torch.cuda.current_stream().wait_stream(side)
 
-            D.requires_grad_(False)
-            z = objective.latent(batch_size, z_dim, device)
-            fake = G(z) if y is None else G(z, y)
-            loss_g, g_stats = objective.generator_step(D, real, fake, y, z)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            g_norm = _grad_norm(G)
-            opt_g.step()
-            if extra:
-                opt_d.step()  # objective-owned heads (InfoGAN's Q) learn from the G loss too
-                opt_d.zero_grad(set_to_none=True)
-            objective.after_generator_step(loss_d.detach(), loss_g.detach(), stats)
-
-            row = {"d_loss": loss_d.detach(), "g_loss": loss_g.detach(), "g_grad_norm": g_norm,
-                   **stats, **g_stats}
-            buffer.append(row)
             last = step == steps
             if step % log_every == 0 or last:
-                _flush(buffer, history, step, G, D, objective.name)
+                _flush(buffer, keys, history, step, G, D, objective.name)
                 buffer = []
                 history.wall_time.append((step, round(time.perf_counter() - t0, 3)))
                 if bar is not None:
@@ -192,7 +253,7 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
             if checkpoint is not None and ((checkpoint_every and step % checkpoint_every == 0)
                                            or last):
                 if buffer:  # only checkpoint states whose statistics passed the NaN guard
-                    _flush(buffer, history, step, G, D, objective.name)
+                    _flush(buffer, keys, history, step, G, D, objective.name)
                     buffer = []
                 save_checkpoint(checkpoint, step, G, D, objective, opt_d, opt_g, history)
     D.requires_grad_(True)
@@ -201,11 +262,62 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     return history
 
 
-def _flush(buffer, history: History, step: int, G, D, loss_name: str) -> None:
+def _stack(row: dict[str, torch.Tensor]) -> torch.Tensor:
+    return torch.stack([v.float() for v in row.values()])
+
+
+def _set_capturable(opt: torch.optim.Optimizer, on: bool) -> None:
+    """Put the optimiser (and a loaded state's step counters) in or out of capturable mode."""
+    for group in opt.param_groups:
+        group["capturable"] = on
+        for p in group["params"]:
+            state = opt.state.get(p, {})
+            if torch.is_tensor(state.get("step")):
+                state["step"] = state["step"].to(p.device if on else "cpu", torch.float32)
+
+
+def _python_state(objective: Objective) -> list[int]:
+    """Identities of the objective's attributes (and of their dict entries): a step that
+    rebinds any of them keeps state in Python, which replaying a graph would not update."""
+    ids = []
+    for v in vars(objective).values():
+        ids += [id(v)] + ([id(x) for x in v.values()] if isinstance(v, dict) else [])
+    return ids
+
+
+def _capture(step_fn, objective: Objective):
+    """Record one step as a CUDA graph: ``(graph, static stats row, keys)``, or None.
+
+    Recording runs nothing on the device, so after a failed attempt the networks, optimisers
+    and random stream are as they were; only Python-side state needs putting back.
+    """
+    saved, before = dict(vars(objective)), _python_state(objective)
+    stream, rng = torch.cuda.current_stream(), torch.cuda.get_rng_state()
+    graph = torch.cuda.CUDAGraph()
+    try:
+        with torch.cuda.graph(graph):
+            row = step_fn()
+            static = _stack(row)
+    except Exception as e:  # a sync, a host tensor, an unsupported op: all mean "run eagerly"
+        reason = f"{type(e).__name__}: {e}"
+    else:
+        if _python_state(objective) == before:
+            return graph, static, list(row)
+        reason = "the objective rebinds Python-side state each step"
+    torch.cuda.set_stream(stream)
+    torch.cuda.synchronize()
+    torch.cuda.set_rng_state(rng)
+    vars(objective).clear()
+    vars(objective).update(saved)
+    warnings.warn(f"{objective.name}: cannot record the training step as a CUDA graph "
+                  f"({reason}); training eagerly", stacklevel=3)
+    return None
+
+
+def _flush(buffer: list[torch.Tensor], keys: list[str], history: History, step: int, G, D,
+           loss_name: str) -> None:
     """Copy buffered statistics to the host, stopping at the first non-finite value."""
-    keys = list(buffer[0])
-    table = torch.stack([torch.stack([row[k].float() for k in keys]) for row in buffer])
-    table = table.cpu().numpy()
+    table = torch.stack(buffer).cpu().numpy()
     first_step = step - len(buffer) + 1
     for i, values in enumerate(table):
         bad = [k for k, v in zip(keys, values) if not np.isfinite(v)]

@@ -7,6 +7,15 @@ import torch
 from ganlib import data, losses, models, train
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny networks: one thread is as fast, and immune to other processes on a shared CPU
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def run(steps=40, seed=0, **kw):
     torch.manual_seed(seed)
     G, D = models.pair("2d")
@@ -30,7 +39,9 @@ def test_history_records_what_the_book_plots():
     G, _, h = run()
     assert set(h.samples) == {20, 40} and h.samples[40].shape == (64, 2)
     assert h.seconds > 0 and np.isfinite(h["g_grad_norm"]).all()
-    assert h.loss == "nonsaturating"
+    assert h.loss == "nonsaturating" and h.path == "eager"
+    restored = train.History.from_dict(h.to_dict())
+    assert restored.to_dict().keys() == h.to_dict().keys() and restored.path == "eager"
 
 
 def test_resume_matches_an_uninterrupted_run(tmp_path):

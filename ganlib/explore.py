@@ -1,0 +1,198 @@
+"""Explorers and probes for the cross-cutting chapters (gradients, activations, failure modes).
+
+* :func:`cost_curves` evaluates, by autograd on each registered loss's own
+  ``Objective.g_loss``, the generator's per-sample cost and its derivative with respect to
+  the discriminator's raw score; :func:`cost_explorer` overlays them interactively
+  (ipywidgets), and :func:`ganlib.plots.loss_costs` draws the static figure.
+* :func:`layer_grad_norms` measures, for one generator step and one discriminator step, the
+  gradient norm reaching each Linear layer of G and of D (vanishing gradients at
+  initialisation).
+* :func:`compare` turns an ablation's numbers into a verdict whose wording is computed, so
+  that a chapter's prose stays true whatever the numbers are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import grad, vmap
+
+from ganlib import losses
+from ganlib.losses import minimax, validation
+from ganlib.objective import Objective
+
+
+@dataclass
+class CostCurve:
+    """A generator cost as a function of the discriminator's raw score ``s`` on a sample."""
+
+    name: str
+    score: np.ndarray  # s, the raw score (logit or critic value)
+    cost: np.ndarray  # c(s), the per-sample generator cost
+    slope: np.ndarray  # dc/ds, by autograd
+    sigmoid: bool  # D is a classifier, D(G(z)) = sigmoid(s)
+
+
+def score_only(objective: Objective) -> str | None:
+    """Why the generator loss of ``objective`` is *not* a function of the fake score alone
+    (None when it is): relativistic losses also read real scores, and objectives with
+    their own generator step add terms (classes, codes, energies of an autoencoder)."""
+    if objective.g_needs_real:
+        return "its generator loss also reads the scores of real data"
+    if type(objective).generator_step is not Objective.generator_step:
+        return f"{type(objective).__name__} has its own generator step"
+    return None
+
+
+def cost_curve(objective: Objective, lo: float = -8.0, hi: float = 8.0,
+               n: int = 401) -> CostCurve:
+    """Per-sample cost ``g_loss([s])`` and ``dc/ds`` for ``n`` scores in ``[lo, hi]``.
+
+    Each score is one batch of size one, so the cost is exactly the per-sample cost whatever
+    the loss's reduction; the derivative is autograd's (``torch.func.grad``) through the
+    library's function, not a formula.
+    """
+    if (why := score_only(objective)) is not None:
+        raise ValueError(f"{objective.name}: {why}")
+    s = torch.linspace(lo, hi, n, dtype=torch.float64)
+
+    def cost(t):
+        return objective.g_loss(t.reshape(1), None)
+
+    with validation(False):  # a finiteness check cannot run inside vmap
+        c, dc = vmap(cost)(s), vmap(grad(cost))(s)
+    return CostCurve(objective.name, s.numpy(), c.detach().numpy(), dc.detach().numpy(),
+                     objective.d_loss is minimax.d_loss)
+
+
+def cost_curves(names: Sequence[str] | None = None, lo: float = -8.0, hi: float = 8.0,
+                n: int = 401) -> tuple[dict[str, CostCurve], dict[str, str]]:
+    """Cost curves of every registered loss whose generator cost depends on the fake score
+    only, and for the others the reason they are left out."""
+    curves, skipped = {}, {}
+    for name in names or losses.names():
+        obj = losses.get(name)
+        if (why := score_only(obj)) is not None:
+            skipped[name] = why
+        else:
+            curves[name] = cost_curve(obj, lo, hi, n)
+    return curves, skipped
+
+
+def same_curves(curves: dict[str, CostCurve]) -> list[list[str]]:
+    """Group losses whose costs and slopes coincide (to the last bit) on the grid."""
+    groups: list[list[str]] = []
+    for name, c in curves.items():
+        for g in groups:
+            ref = curves[g[0]]
+            if np.array_equal(ref.cost, c.cost) and np.array_equal(ref.slope, c.slope):
+                g.append(name)
+                break
+        else:
+            groups.append([name])
+    return groups
+
+
+def cost_explorer(curves: dict[str, CostCurve], selected: Sequence[str] | None = None):
+    """An ipywidgets explorer: pick losses to overlay, and the horizontal axis (raw score, or
+    D(G(z)) = sigmoid(score) for the classifier losses). Needs a running kernel; in a static
+    page use :func:`ganlib.plots.loss_costs`."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from ganlib import plots
+
+    names = list(curves)
+    pick = widgets.SelectMultiple(options=names, value=tuple(selected or names[:2]),
+                                  rows=min(len(names), 8), description="losses")
+    axis = widgets.ToggleButtons(options=[("raw score s", "score"),
+                                          ("D(G(z)) = sigmoid(s)", "probability")],
+                                 value="score", description="x axis")
+
+    def draw(chosen, x):
+        fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+        plots.loss_costs({k: curves[k] for k in chosen}, ax, x=x)
+        fig.tight_layout()
+        plt.show()
+
+    out = widgets.interactive_output(draw, {"chosen": pick, "x": axis})
+    return widgets.VBox([widgets.HBox([pick, axis]), out])
+
+
+def layer_grad_norms(G: nn.Module, D: nn.Module, objective: Objective, data,
+                     batch: int = 256) -> dict[str, list[float]]:
+    """Gradient norm reaching each Linear layer's weight, first layer first, for one
+    generator step (G) and one discriminator step (D) of ``objective`` on a fresh batch.
+
+    The steps are the objective's own (``generator_step`` / ``discriminator_step``); nothing
+    is updated.
+    """
+    real, _ = data.sample(batch)
+    z = objective.latent(batch, G.z_dim, real.device)
+    out = {}
+    for who, net in (("G", G), ("D", D)):
+        G.zero_grad(set_to_none=True)
+        D.zero_grad(set_to_none=True)
+        fake = G(z)
+        if who == "G":
+            loss, _ = objective.generator_step(D, real, fake, None, z)
+        else:
+            loss, _ = objective.discriminator_step(D, real, fake.detach())
+        loss.backward()
+        out[who] = [m.weight.grad.norm().item() for m in net.modules()
+                    if isinstance(m, nn.Linear)]
+    G.zero_grad(set_to_none=True)
+    D.zero_grad(set_to_none=True)
+    return out
+
+
+@dataclass
+class Verdict:
+    """The outcome of one ablation against its baseline, with the wording computed."""
+
+    word: str  # "helped", "hurt", "mixed" or "no clear effect"
+    text: str  # a sentence fragment with the numbers
+
+
+def _versus(trick: np.ndarray, base: np.ndarray, higher_is_better: bool) -> int:
+    """+1 clearly better, -1 clearly worse, 0 within the seed-to-seed spread: the means must
+    differ by more than the larger of the two ranges over seeds (and by more than zero)."""
+    delta = float(trick.mean() - base.mean())
+    spread = max(float(np.ptp(trick)), float(np.ptp(base)))
+    if abs(delta) <= spread or delta == 0:
+        return 0
+    return 1 if (delta > 0) == higher_is_better else -1
+
+
+def compare(trick: dict[str, Sequence[float]], base: dict[str, Sequence[float]],
+            better: dict[str, bool], fmt: dict[str, str] | None = None) -> Verdict:
+    """Compare per-seed metrics of a trick with the baseline's.
+
+    Args:
+        trick, base: metric name -> one value per seed (same seeds, same order).
+        better: metric name -> True when higher is better.
+        fmt: metric name -> format spec for the numbers in the text.
+
+    A metric counts only when the difference of the means exceeds the larger range over
+    seeds; the trick *helped* when at least one metric is clearly better and none clearly
+    worse, *hurt* in the opposite case, is *mixed* with both, and otherwise had *no clear
+    effect* at this budget.
+    """
+    fmt = fmt or {}
+    signs, parts = [], []
+    for k, hib in better.items():
+        t, b = np.asarray(trick[k], float), np.asarray(base[k], float)
+        sgn = _versus(t, b, hib)
+        signs.append(sgn)
+        f = fmt.get(k, ".2f")
+        rel = {1: "better", -1: "worse", 0: "within the spread"}[sgn]
+        if sgn == 0 and t.mean() == b.mean():
+            rel = "equal"
+        parts.append(f"{k} {t.mean():{f}} vs {b.mean():{f}} ({rel})")
+    up, down = 1 in signs, -1 in signs
+    word = "mixed" if up and down else "helped" if up else "hurt" if down else "no clear effect"
+    return Verdict(word, "; ".join(parts))
