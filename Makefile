@@ -11,7 +11,7 @@ PROFILE ?= full
 # the chapters, in book order, read from the table of contents
 NOTEBOOKS := $(shell sed -n 's|^ *- file: \(notebooks/[^ ]*\)|\1.ipynb|p' _toc.yml)
 
-.PHONY: venv book test lint unit notebooks browser reproduce evaluator clean
+.PHONY: venv book test lint unit slow notebooks browser reproduce evaluator clean
 
 venv: $(VENV)/.installed
 
@@ -29,8 +29,9 @@ book: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# tests marked slow (retraining the evaluator, ~10 min on 2 cores) run with `make slow`
 unit: venv
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -m "not slow" tests
 
 # Chapters run in two halves side by side, one thread each: on a 2-core machine that
 # halves the wall time, since most of a quick run is Python overhead, not arithmetic.
@@ -50,6 +51,9 @@ browser: book
 	GANLIB_BOOK_DIR=_build/html $(BIN)/pytest -q -p no:cacheprovider tests/test_browser.py
 
 test: lint unit notebooks browser
+
+slow: venv
+	$(BIN)/pytest -q -m slow tests
 
 reproduce: venv
 	for nb in $(NOTEBOOKS); do \
