@@ -1,6 +1,6 @@
 """How long ``ganlib.evaluate`` takes on 10,000 samples (the target: under 60 s on 2 CPU cores).
 
-    .venv/bin/python benchmarks/evaluator.py [--n 10000] [--threads 2] [--device cpu]
+    .venv/bin/python -m benchmarks.evaluator [--n 10000] [--threads 2] [--device cpu]
 
 Three timings, each of ``n`` samples:
 

@@ -24,8 +24,8 @@ outlying real image scores a high precision and a recall near zero (Naeem et al.
 The recipe (:data:`RECIPE`): two conv blocks (32 and 64 channels) and a 128-unit layer,
 422k parameters (1.7 MB in float32); 8 epochs of Adam, batch 128, one-cycle learning rate
 peaking at 2e-3, random horizontal flips, dropout 0.3 before the last layer; seed 0, with
-``torch.use_deterministic_algorithms``. About ten minutes on two CPU cores; 92.5% test
-accuracy.
+``torch.use_deterministic_algorithms``. About 10.5 CPU-minutes, so 5 to 10 minutes on two
+idle CPU cores; 92.5% test accuracy.
 """
 
 from __future__ import annotations
