@@ -3,6 +3,11 @@
   python -m ganlib losses                    list the registered losses
   python -m ganlib train --loss NAME ...     train one loss with ganlib.train.fit, writing the
                                              checkpoint, history.json and sample PNGs to --out
+  python -m ganlib sweep --grid GRID.json --shard i/n --out DIR
+                                             run shard i of n of a grid of runs (ganlib.sweep);
+                                             a rerun skips the cells already in DIR
+  python -m ganlib sweep --merge DIR --to results.csv
+                                             merge the shards' CSVs into one
 """
 
 from __future__ import annotations
@@ -92,8 +97,38 @@ def _train(args, parser: argparse.ArgumentParser) -> int:
         from ganlib.metrics import mode_metrics
 
         y = torch.arange(10_000, device=device) % G.n_classes if G.n_classes else None
-        summary.update(mode_metrics(train.generate(G, 10_000, y=y), source).as_dict())
+        samples = train.generate(G, 10_000, y=y, latent=objective.latent)
+        summary.update(mode_metrics(samples, source).as_dict())
     print(json.dumps(summary, indent=1))
+    return 0
+
+
+def _sweep(args, parser: argparse.ArgumentParser) -> int:
+    from ganlib import sweep
+
+    if (args.grid is None) == (args.merge is None):
+        parser.error("give either --grid GRID.json (run a shard) or --merge DIR --to CSV")
+    if args.merge is not None:
+        if args.to is None:
+            parser.error("--merge needs --to CSV, the merged file to write")
+        if not sweep.read_rows(Path(args.merge)):
+            parser.error(f"--merge: no shard CSVs with rows under {args.merge}")
+        dest = sweep.merge(args.merge, args.to)
+        print(f"{len(sweep.read_rows(dest))} cells merged into {dest}")
+        return 0
+    try:
+        shard = sweep.parse_shard(args.shard)
+        grid = sweep.load_grid(args.grid)
+        sweep.expand(grid)  # checks the grid before any run starts
+        device = config.get_device(args.device)
+    except FileNotFoundError:
+        parser.error(f"--grid: no such file {args.grid}")
+    except json.JSONDecodeError as e:
+        parser.error(f"--grid {args.grid} is not valid JSON: {e}")
+    except (ValueError, RuntimeError) as e:
+        parser.error(str(e))
+    path = sweep.run(grid, args.out, shard=shard, device=device)
+    print(f"shard {args.shard} written to {path}")
     return 0
 
 
@@ -118,10 +153,27 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--checkpoint-every", type=int, default=1_000)
     t.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.pt up to --steps")
+    w = sub.add_parser("sweep", help="run one shard of a grid of runs, or merge the shards",
+                       description=(
+                           "A grid is a JSON object whose list values are crossed, e.g. "
+                           '{"loss": ["nonsaturating", "wgan-gp"], "data": "ring8", '
+                           '"seed": [0, 1, 2], "steps": 10000}. Shard i of n runs cells i, '
+                           "i+n, ...; on a cluster array job use --shard "
+                           "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT."))
+    w.add_argument("--grid", help="the grid, a JSON file (keys: loss, data, seed, steps, "
+                   "batch, lr, n_eval)")
+    w.add_argument("--shard", default="0/1", help="i/n: run every n-th cell from cell i")
+    w.add_argument("--out", default="runs/sweep",
+                   help="directory for the shard CSVs (and 2-D samples); reruns skip done cells")
+    w.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    w.add_argument("--merge", metavar="DIR", help="merge the shard CSVs under DIR ...")
+    w.add_argument("--to", metavar="CSV", help="... into this CSV")
     args = parser.parse_args(argv)
     if args.command == "losses":
         print("\n".join(losses.names()))
         return 0
+    if args.command == "sweep":
+        return _sweep(args, w)
     return _train(args, t)
 
 

@@ -41,7 +41,7 @@ def train_2d(objective: Objective, mixture: data.Mixture, profile: config.Profil
                         sample_every=max(1, profile.steps_2d // 4), n_fixed=1_000, **fit_kw)
     # conditional generators draw every class equally often
     y = (torch.arange(profile.n_eval_2d, device=device) % G.n_classes) if G.n_classes else None
-    samples = train.generate(G, profile.n_eval_2d, y=y)
+    samples = train.generate(G, profile.n_eval_2d, y=y, latent=objective.latent)
     return Run(G, D, history, samples.cpu(), mode_metrics(samples, mixture, seed=seed))
 
 
@@ -59,12 +59,19 @@ def train_images(objective: Objective, images: data.Images, profile: config.Prof
     return Run(G, D, history, history.samples[profile.steps_image])
 
 
-def setup(name: str, kind: str, n_classes: int | None = None, **params):
+def setup(name: str, kind: str, n_classes: int | None = None, seed: int | None = None,
+          **params):
     """Everything ``fit`` needs to train loss ``name`` on ``kind`` ("2d" or "image") data:
     ``(objective, (G, D), fit_kwargs)``, with the networks the loss needs (conditional nets
     for cgan/acgan with ``n_classes`` labels, InfoGAN's codes, autoencoders for EBGAN/BEGAN).
+
+    With ``seed``, the networks' initial weights depend on the seed alone, not on whatever
+    ran before in the process (a sweep's cells must not depend on their order).
     """
     from ganlib import losses
+
+    if seed is not None:
+        config.seed_everything(seed)
 
     if name == "infogan":
         params.setdefault("kind", kind)

@@ -31,6 +31,8 @@ DEFAULTS = {"steps": 2_000, "batch": 256, "lr": None}
 KEYS = ("loss", "data", "seed", "steps", "batch", "lr")
 METRICS_2D = ("modes", "total_modes", "high_quality", "kl", "w2")
 METRICS_IMAGE = ("fd", "fd_floor", "precision", "recall", "class_coverage", "class_kl")
+# every CSV has all columns, so 2-D and image cells, and diverged runs, share one header
+FIELDS = KEYS + METRICS_2D + METRICS_IMAGE + ("diverged", "seconds", "device")
 
 
 def expand(grid: dict) -> list[dict]:
@@ -93,12 +95,13 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
         batch_image=cell["batch"], n_eval_2d=cell.get("n_eval", 10_000),
         n_eval_image=cell.get("n_eval", 10_000), seeds=1)
     fit_kw = {"lr": cell["lr"]} if cell.get("lr") else {}
-    row = {k: cell.get(k) for k in KEYS}
+    row = {k: cell.get(k) for k in FIELDS}
     t0 = time.perf_counter()
     try:
         if kind == "2d":
             source = data.MIXTURES[cell["data"]](device=device)
-            objective, nets, kw = experiments.setup(cell["loss"], "2d", len(source.centers))
+            objective, nets, kw = experiments.setup(cell["loss"], "2d", len(source.centers),
+                                                    seed=cell["seed"])
             run = experiments.train_2d(objective, source, profile, cell["seed"], nets=nets,
                                        progress=False, **kw, **fit_kw)
             row.update({k: getattr(run.metrics, k) for k in METRICS_2D})
@@ -110,10 +113,11 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
             from ganlib.evaluator import evaluate
 
             images = data.fashion_mnist("train", device=device)
-            objective, nets, kw = experiments.setup(cell["loss"], "image")
+            objective, nets, kw = experiments.setup(cell["loss"], "image", seed=cell["seed"])
             run = experiments.train_images(objective, images, profile, cell["seed"], nets=nets,
                                            progress=False, **kw, **fit_kw)
-            m = evaluate(run.G, n=profile.n_eval_image, seed=cell["seed"])
+            m = evaluate(run.G, n=profile.n_eval_image, seed=cell["seed"],
+                         latent=objective.latent)
             row.update({k: getattr(m, k) for k in METRICS_IMAGE if k != "fd_floor"})
             row["fd_floor"] = m.floor.fd
         row["diverged"] = 0
@@ -135,16 +139,31 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
     todo = [c for c in expand(grid)[i::n] if cell_key(c) not in done]
     log(f"shard {i}/{n}: {len(todo)} cells to run, "
         f"{len(expand(grid)[i::n]) - len(todo)} already done")
+    _upgrade_header(path)
     for cell in todo:
         row = run_cell(cell, device, samples_dir=out / "samples")
         new = not path.exists()
         with path.open("a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(row))
+            writer = csv.DictWriter(fh, fieldnames=FIELDS)
             if new:
                 writer.writeheader()
             writer.writerow(row)
         log(f"{cell_key(cell)}: {row['seconds']} s")
     return path
+
+
+def _upgrade_header(path: Path) -> None:
+    """Rewrite a shard CSV written with other columns (an older ganlib) under ``FIELDS``."""
+    if not path.exists():
+        return
+    with path.open(newline="") as fh:
+        header = next(csv.reader(fh), None)
+    if header is not None and tuple(header) != FIELDS:
+        rows = read_rows(path)
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def merge(out: str | Path, dest: str | Path) -> Path:
@@ -160,8 +179,7 @@ def merge(out: str | Path, dest: str | Path) -> Path:
 
 
 def _field_order(name: str):
-    order = KEYS + METRICS_2D + METRICS_IMAGE + ("diverged", "seconds", "device")
-    return order.index(name) if name in order else len(order)
+    return FIELDS.index(name) if name in FIELDS else len(FIELDS)
 
 
 def summarise(rows: list[dict], metric: str, by=("loss", "data")) -> dict:

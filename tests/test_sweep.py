@@ -1,0 +1,135 @@
+"""The sweep runner: grids, shards that split a grid without overlap, resuming, merging, the
+confidence intervals and ranks of the comparison chapter, and the command line."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from ganlib import sweep
+from ganlib.__main__ import main
+
+TINY = {"loss": ["nonsaturating", "lsgan"], "data": "ring8", "seed": [0, 1], "steps": 4,
+        "batch": 32, "n_eval": 256}
+
+
+def test_expand_crosses_lists_fills_defaults_and_refuses_bad_grids():
+    cells = sweep.expand({"loss": ["nonsaturating", "hinge"], "data": ["ring8", "grid25"],
+                          "seed": [0, 1, 2]})
+    assert len(cells) == 12
+    assert len({sweep.cell_key(c) for c in cells}) == 12
+    assert all(c["steps"] == sweep.DEFAULTS["steps"] and c["lr"] is None for c in cells)
+    with pytest.raises(ValueError, match="unknown loss 'gan'"):
+        sweep.expand({"loss": "gan", "data": "ring8", "seed": 0})
+    with pytest.raises(ValueError, match="unknown data"):
+        sweep.expand({"loss": "hinge", "data": "mnist", "seed": 0})
+    with pytest.raises(ValueError, match="unknown grid keys"):
+        sweep.expand({"loss": "hinge", "data": "ring8", "seed": 0, "epochs": 3})
+    with pytest.raises(ValueError, match="needs 'seed'"):
+        sweep.expand({"loss": "hinge", "data": "ring8"})
+
+
+@pytest.mark.parametrize("text,ok", [("0/1", (0, 1)), ("3/4", (3, 4)), ("4/4", None),
+                                     ("-1/2", None), ("1", None), ("a/b", None)])
+def test_parse_shard(text, ok):
+    if ok is None:
+        with pytest.raises(ValueError, match="shard"):
+            sweep.parse_shard(text)
+    else:
+        assert sweep.parse_shard(text) == ok
+
+
+def _rows(path):
+    return {sweep.cell_key(r): r for r in sweep.read_rows(path)}
+
+
+def test_shards_split_the_grid_resume_and_merge_to_the_unsharded_result(tmp_path):
+    logs = []
+    for i in range(2):
+        sweep.run(TINY, tmp_path / "sharded", shard=(i, 2), device="cpu", log=logs.append)
+    assert logs[0].startswith("shard 0/2: 2 cells to run, 0 already done")
+    files = sorted(p.name for p in (tmp_path / "sharded").glob("*.csv"))
+    assert files == ["shard-0-of-2.csv", "shard-1-of-2.csv"]
+    # the shards are disjoint and together are the grid
+    keys = [set(_rows(tmp_path / "sharded" / f)) for f in files]
+    assert not keys[0] & keys[1]
+    assert keys[0] | keys[1] == {sweep.cell_key(c) for c in sweep.expand(TINY)}
+    # a rerun finds everything done and trains nothing
+    logs.clear()
+    sweep.run(TINY, tmp_path / "sharded", shard=(1, 2), device="cpu", log=logs.append)
+    assert logs == ["shard 1/2: 0 cells to run, 2 already done"]
+    # merged shards equal one unsharded run of the same grid, cell by cell
+    merged = sweep.merge(tmp_path / "sharded", tmp_path / "merged.csv")
+    sweep.run(TINY, tmp_path / "whole", device="cpu", log=lambda *_: None)
+    a, b = _rows(merged), _rows(tmp_path / "whole")
+    assert a.keys() == b.keys() and len(a) == 4
+    for key in a:
+        for metric in sweep.METRICS_2D:
+            assert float(a[key][metric]) == pytest.approx(float(b[key][metric])), (key, metric)
+    with merged.open(newline="") as fh:
+        assert tuple(next(csv.reader(fh))) == sweep.FIELDS
+
+
+def test_an_older_shard_csv_is_rewritten_under_the_current_columns(tmp_path):
+    old = tmp_path / "shard-0-of-1.csv"
+    old.write_text("loss,data,seed,steps,batch,lr,modes\nhinge,ring8,0,4,32,,7\n")
+    sweep.run({**TINY, "loss": "nonsaturating", "seed": 0}, tmp_path, device="cpu",
+              log=lambda *_: None)
+    rows = sweep.read_rows(old)
+    assert [r["loss"] for r in rows] == ["hinge", "nonsaturating"]
+    assert rows[0]["modes"] == "7" and rows[0]["fd"] == ""
+    assert rows[1]["modes"] != "" and rows[1]["device"] == "cpu"
+
+
+def test_summarise_matches_a_t_interval_and_skips_diverged_runs():
+    rng = np.random.default_rng(0)
+    values = rng.normal(5, 2, size=6)
+    rows = [{"loss": "hinge", "data": "ring8", "w2": str(v), "diverged": "0"} for v in values]
+    rows.append({"loss": "hinge", "data": "ring8", "w2": "", "diverged": "1"})
+    s = sweep.summarise(rows, "w2")[("hinge", "ring8")]
+    lo, hi = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    assert s["n"] == 6 and s["mean"] == pytest.approx(values.mean())
+    assert s["ci95"] == pytest.approx((hi - lo) / 2)
+    single = sweep.summarise(rows[:1], "w2")[("hinge", "ring8")]
+    assert single["n"] == 1 and math.isinf(single["ci95"])
+
+
+def test_rank_with_ties_shares_ranks_only_where_intervals_overlap():
+    summary = {"a": {"mean": 10.0, "ci95": 1.0}, "b": {"mean": 9.5, "ci95": 1.0},
+               "c": {"mean": 5.0, "ci95": 0.5}}
+    assert sweep.rank_with_ties(summary, higher_is_better=True) == {"a": 1, "b": 1, "c": 3}
+    assert sweep.rank_with_ties(summary, higher_is_better=False) == {"a": 2, "b": 2, "c": 1}
+
+
+def test_command_line_runs_shards_and_merges(tmp_path, capsys):
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({**TINY, "loss": "hinge"}))
+    out = tmp_path / "runs"
+    for i in range(2):
+        assert main(["sweep", "--grid", str(grid), "--shard", f"{i}/2", "--out", str(out),
+                     "--device", "cpu"]) == 0
+    assert main(["sweep", "--merge", str(out), "--to", str(tmp_path / "all.csv")]) == 0
+    assert "2 cells merged" in capsys.readouterr().out
+    assert {r["seed"] for r in sweep.read_rows(tmp_path / "all.csv")} == {"0", "1"}
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["sweep"], "either --grid"),
+    (["sweep", "--grid", "g.json", "--merge", "d"], "either --grid"),
+    (["sweep", "--grid", "missing.json"], "no such file"),
+    (["sweep", "--grid", "GRID", "--shard", "2/2"], "need 0 <= i < n"),
+    (["sweep", "--grid", "BAD"], "not valid JSON"),
+    (["sweep", "--merge", "nowhere", "--to", "x.csv"], "no shard CSVs"),
+    (["sweep", "--merge", "nowhere"], "needs --to"),
+])
+def test_command_line_errors_are_argparse_errors(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "GRID").write_text(json.dumps(TINY))
+    (tmp_path / "BAD").write_text("{loss: hinge")
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
