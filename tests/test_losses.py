@@ -313,3 +313,47 @@ def test_began_k_survives_a_checkpoint(tmp_path):
     fresh = losses.get("began", lambda_k=0.1)
     train.load_checkpoint(tmp_path / "c.pt", G, D, fresh)
     assert float(fresh.k) == float(obj.k) and float(obj.k) > 0
+
+
+# --- one-sided label smoothing (Salimans et al. 2016, section 3.4) ---------------------------
+
+def test_label_smoothing_matches_hand_values_and_one_is_the_plain_loss():
+    a = 0.9
+    got = nonsaturating.d_loss(R, F_, real_label=a).item()
+    hand = mean([a * sp(-r) + (1 - a) * sp(r) for r in R.tolist()]) + mean([sp(f) for f in F_])
+    assert got == pytest.approx(hand, rel=1e-6)
+    assert nonsaturating.d_loss(R, F_, real_label=1.0).item() == nonsaturating.d_loss(R, F_).item()
+    assert got != pytest.approx(nonsaturating.d_loss(R, F_).item(), rel=1e-3)
+
+
+@pytest.mark.parametrize("alpha", [0.7, 0.9])
+@pytest.mark.parametrize("p_r,p_g", [(0.5, 0.5), (0.8, 0.2), (0.1, 0.9)])
+def test_smoothed_optimal_discriminator_is_alpha_times_the_plain_one(alpha, p_r, p_g):
+    """At one point x, D minimises p_r * (real term) + p_g * (fake term); with the real target
+    alpha the minimiser is D* = alpha p_r / (p_r + p_g), never above alpha."""
+    from scipy.optimize import minimize_scalar
+
+    def expected_loss(logit):
+        t = torch.tensor([logit], dtype=torch.float64)
+        zero = torch.zeros(1, dtype=torch.float64)
+        real_term = nonsaturating.d_loss(t, zero, real_label=alpha) - math.log(2)
+        fake_term = nonsaturating.d_loss(zero, t) - math.log(2)
+        return (p_r * real_term + p_g * fake_term).item()
+
+    best = minimize_scalar(expected_loss, bounds=(-20, 20), method="bounded",
+                           options={"xatol": 1e-10})
+    d_star = 1 / (1 + math.exp(-best.x))
+    assert d_star == pytest.approx(alpha * p_r / (p_r + p_g), abs=1e-6)
+    assert d_star <= alpha
+
+
+def test_label_smoothing_through_the_registry():
+    obj = losses.get("nonsaturating", real_label=0.9)
+    assert obj.params == {"real_label": 0.9}
+    assert obj.d_loss(R, F_).item() == pytest.approx(
+        nonsaturating.d_loss(R, F_, real_label=0.9).item())
+    assert losses.get("minimax", real_label=0.8).params == {"real_label": 0.8}
+    assert losses.get("nonsaturating").params == {}
+    for bad in (0.0, 1.5, -0.1, "0.9"):
+        with pytest.raises(ValueError, match="real_label must be a number in"):
+            losses.get("nonsaturating", real_label=bad)

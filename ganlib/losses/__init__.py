@@ -67,14 +67,25 @@ def get(name: str, **params) -> Objective:
     return _REGISTRY[name](**params)
 
 
+def _smoothed(d_loss, real_label: float, opt: dict):
+    """``d_loss`` with one-sided label smoothing (real target ``real_label``), recorded in
+    the objective's params; the plain function when ``real_label`` is 1."""
+    if real_label == 1.0:
+        return d_loss
+    minimax.check_real_label(real_label)
+    opt["params"] = {**opt.get("params", {}), "real_label": real_label}
+    return partial(d_loss, real_label=real_label)
+
+
 @register("minimax")
-def _minimax(**opt) -> Objective:
-    return Objective("minimax", minimax.d_loss, lambda fake, real: minimax.g_loss(fake), **opt)
+def _minimax(real_label: float = 1.0, **opt) -> Objective:
+    return Objective("minimax", _smoothed(minimax.d_loss, real_label, opt),
+                     lambda fake, real: minimax.g_loss(fake), **opt)
 
 
 @register("nonsaturating")
-def _nonsaturating(**opt) -> Objective:
-    return Objective("nonsaturating", nonsaturating.d_loss,
+def _nonsaturating(real_label: float = 1.0, **opt) -> Objective:
+    return Objective("nonsaturating", _smoothed(nonsaturating.d_loss, real_label, opt),
                      lambda fake, real: nonsaturating.g_loss(fake), **opt)
 
 

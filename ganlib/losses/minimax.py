@@ -19,20 +19,40 @@ from ganlib.losses._common import check_scores, reduce
 
 
 def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
-           reduction: str = "mean") -> torch.Tensor:
+           reduction: str = "mean", real_label: float = 1.0) -> torch.Tensor:
     r"""Discriminator loss :math:`-V`: binary cross-entropy with real = 1, fake = 0.
 
     .. math::
         L_D = \mathbb{E}_x[\operatorname{softplus}(-\ell(x))]
             + \mathbb{E}_z[\operatorname{softplus}(\ell(G(z)))]
 
+    With ``real_label`` :math:`\alpha < 1` (one-sided label smoothing, Salimans et al. 2016,
+    section 3.4) the real term is the cross-entropy against the target :math:`\alpha`,
+    :math:`\alpha\operatorname{softplus}(-\ell) + (1 - \alpha)\operatorname{softplus}(\ell)`,
+    and the optimal discriminator becomes :math:`\alpha\, p_r / (p_r + p_g)`. The fake
+    target stays 0.
+
     Args:
         real_logits: discriminator logits on real data, in (-inf, inf).
         fake_logits: logits on generated data, same shape.
         reduction: "mean" (per half-batch, then summed), "sum" or "none" (per-sample pairs summed).
+        real_label: the target for real data, in (0, 1]; 1 is the unsmoothed loss.
     """
     check_scores(real_logits, fake_logits)
-    return reduce(F.softplus(-real_logits), reduction) + reduce(F.softplus(fake_logits), reduction)
+    if real_label == 1.0:
+        real_term = F.softplus(-real_logits)
+    else:
+        check_real_label(real_label)
+        real_term = real_label * F.softplus(-real_logits) \
+            + (1 - real_label) * F.softplus(real_logits)
+    return reduce(real_term, reduction) + reduce(F.softplus(fake_logits), reduction)
+
+
+def check_real_label(real_label: float) -> None:
+    """One-sided label smoothing needs a real target in (0, 1]."""
+    if not isinstance(real_label, (int, float)) or not 0 < real_label <= 1:
+        raise ValueError(f"real_label must be a number in (0, 1] (0.9 is the usual one-sided "
+                         f"smoothing; 1 turns it off), got {real_label!r}")
 
 
 def g_loss(fake_logits: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
