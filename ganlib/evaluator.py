@@ -47,6 +47,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ganlib import config, data
+from ganlib.train import seeded_latent
 
 WEIGHTS = Path(__file__).with_name("evaluator_weights.pt")
 N_CLASSES = 10
@@ -394,17 +395,20 @@ def _tensor_batches(images: torch.Tensor, batch: int, device):
         yield data.to_signed_unit(x) if x.dtype == torch.uint8 else x.float()
 
 
-def _generator_batches(G: nn.Module, n: int, batch: int, seed: int, device):
-    """``n`` samples of G (already in eval mode), z ~ N(0, I), balanced labels if conditional."""
+def _generator_batches(G: nn.Module, n: int, batch: int, seed: int, device, latent=None):
+    """``n`` samples of G (already in eval mode), z ~ N(0, I) or ``latent``, balanced labels
+    if conditional."""
     if not hasattr(G, "z_dim"):
         raise TypeError("a generator passed to evaluate() needs a `z_dim` attribute (the size "
                         "of its noise input), as ganlib.models' generators have")
     g_device = next(G.parameters()).device
     gen = torch.Generator(device=g_device).manual_seed(seed)
+    z_all = None if latent is None else seeded_latent(latent, n, G.z_dim, seed, g_device)
     n_classes = getattr(G, "n_classes", 0)
     for i in range(0, n, batch):
         m = min(batch, n - i)
-        z = torch.randn(m, G.z_dim, generator=gen, device=g_device)
+        z = (torch.randn(m, G.z_dim, generator=gen, device=g_device) if z_all is None
+             else z_all[i:i + m])
         y = torch.arange(i, i + m, device=g_device) % n_classes if n_classes else None
         x = G(z) if y is None else G(z, y)
         if tuple(x.shape) != (m, 1, 28, 28):
@@ -463,13 +467,16 @@ def _floor(ref: _Reference, n: int, k: int) -> ImageMetrics:
 
 
 def evaluate(samples, n: int = 10_000, *, batch: int = 500, k: int = 3, n_real: int = 10_000,
-             seed: int = 0, device=None, root=None, inception: bool = False) -> ImageMetrics:
+             seed: int = 0, device=None, root=None, inception: bool = False,
+             latent=None) -> ImageMetrics:
     """Score Fashion-MNIST samples in the shipped classifier's feature space.
 
     ``samples`` is a tensor of images (N, 1, 28, 28), float in [-1, 1] or uint8 (all N are
     scored), or a generator ``nn.Module`` with a ``z_dim`` attribute, from which ``n``
     samples are drawn in eval mode with z ~ N(0, I) seeded by ``seed`` (a conditional
-    generator, ``n_classes > 0``, gets balanced labels). Images pass through the classifier
+    generator, ``n_classes > 0``, gets balanced labels); ``latent`` replaces N(0, I) by an
+    objective's input distribution, ``latent(n, z_dim, device)`` (pass ``objective.latent``
+    for InfoGAN, whose generator takes noise and codes). Images pass through the classifier
     in batches of ``batch`` and only their 128-d features (with the predicted class and its
     probability) are kept on the device, so 10,000 samples cost about 5 MB.
 
@@ -498,7 +505,7 @@ def evaluate(samples, n: int = 10_000, *, batch: int = 500, k: int = 3, n_real: 
         was_training = samples.training
         samples.eval()
         try:
-            batches = _generator_batches(samples, n, batch, seed, device)
+            batches = _generator_batches(samples, n, batch, seed, device, latent)
             fake = _summarise(model, fid.tee(batches) if fid else batches)
         finally:
             samples.train(was_training)

@@ -18,6 +18,7 @@ import json
 import os
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,9 +81,15 @@ class History:
 
 @torch.no_grad()
 def generate(G: nn.Module, n: int, z_dim: int | None = None, y: torch.Tensor | None = None,
-             batch: int = 1000, z: torch.Tensor | None = None) -> torch.Tensor:
-    """Draw ``n`` samples from G in eval mode (in batches), restoring G's mode afterwards."""
+             batch: int = 1000, z: torch.Tensor | None = None,
+             latent: Callable | None = None) -> torch.Tensor:
+    """Draw ``n`` samples from G in eval mode (in batches), restoring G's mode afterwards.
+
+    The inputs are ``z`` when given, else drawn per batch by ``latent(m, z_dim, device)``
+    (an objective's ``latent``, e.g. InfoGAN's noise and codes), else z ~ N(0, I).
+    """
     z_dim = z_dim or G.z_dim
+    draw = latent or (lambda m, d, dev: torch.randn(m, d, device=dev))
     device = next(G.parameters()).device
     was_training = G.training
     G.eval()
@@ -90,12 +97,22 @@ def generate(G: nn.Module, n: int, z_dim: int | None = None, y: torch.Tensor | N
         out = []
         for i in range(0, n, batch):
             m = min(batch, n - i)
-            zi = z[i:i + batch] if z is not None else torch.randn(m, z_dim, device=device)
+            zi = z[i:i + batch] if z is not None else draw(m, z_dim, device)
             yi = None if y is None else y[i:i + batch]
             out.append(G(zi) if yi is None else G(zi, yi))
         return torch.cat(out)
     finally:
         G.train(was_training)
+
+
+def seeded_latent(latent: Callable, n: int, z_dim: int, seed: int,
+                  device: torch.device | str = "cpu") -> torch.Tensor:
+    """``latent(n, z_dim, device)`` drawn under ``seed``, leaving the global random state as
+    it was (so the same seed gives the same inputs, whatever ran before)."""
+    device = torch.device(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        return latent(n, z_dim, device)
 
 
 def _grad_norm(module: nn.Module) -> torch.Tensor:
@@ -156,9 +173,12 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     z_dim = G.z_dim
     extra = objective.extra_modules()
     d_params = list(D.parameters()) + [p for m in extra.values() for p in m.parameters()]
-    opt_d = objective.make_optimizer(d_params, lr_d or lr, betas)
-    opt_g = objective.make_optimizer(G.parameters(), lr_g or lr, betas)
-    fixed_z = torch.randn(n_fixed, z_dim, generator=torch.Generator().manual_seed(1234)).to(device)
+    for module in extra.values():  # e.g. InfoGAN's Q head, trained beside D
+        module.to(device)
+    opt_d = objective.make_optimizer(d_params, lr if lr_d is None else lr_d, betas)
+    opt_g = objective.make_optimizer(G.parameters(), lr if lr_g is None else lr_g, betas)
+    # the same inputs for the snapshots of every run, drawn as the objective draws them
+    fixed_z = seeded_latent(objective.latent, n_fixed, z_dim, 1234).to(device)
     fixed_y = (torch.arange(n_fixed, device=device) % G.n_classes) if conditional else None
 
     history, start = History(loss=objective.name), 0

@@ -173,6 +173,24 @@ def test_generator_is_sampled_in_eval_mode_in_batches_with_balanced_labels(test_
     assert evaluator.evaluate(G2, n=1_050, seed=1).fd != m.fd
 
 
+def test_generator_inputs_follow_a_given_latent_seeded(test_set):
+    """InfoGAN's generator takes noise and one-hot codes: ``latent`` draws them, by seed."""
+    from ganlib import losses
+
+    info = losses.get("infogan", kind="2d")  # 2 noise + 8 categories + 1 continuous = 11
+    G = Recorder(subset(test_set, 600))
+    G.z_dim = 11
+    seen = []
+    forward = G.forward
+    G.forward = lambda z, y=None: (seen.append(z), forward(z, y))[1]
+    a = evaluator.evaluate(G, n=600, batch=250, latent=info.latent)
+    z = torch.cat(seen)
+    one_hot = z[:, 2:10]
+    assert z.shape == (600, 11) and torch.equal(one_hot.sum(1), torch.ones(600))
+    assert evaluator.evaluate(G, n=600, batch=250, latent=info.latent).fd == a.fd
+    assert evaluator.evaluate(G, n=600, batch=250, latent=info.latent, seed=1).fd != a.fd
+
+
 def test_bad_inputs_are_clear_errors():
     with pytest.raises(ValueError, match=r"shape \(N, 1, 28, 28\)"):
         evaluator.evaluate(torch.zeros(10, 28, 28))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib import data, losses, models, train
+from ganlib import data, experiments, losses, models, train
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +99,65 @@ def test_mode_metrics_on_perfect_and_collapsed_samples():
     collapsed = ring.centers[0] + 0.02 * torch.randn(4000, 2)
     m = mode_metrics(collapsed, ring)
     assert m.modes == 1 and m.kl == pytest.approx(np.log(8), abs=1e-6) and m.w2 > 1.5
+
+
+def test_a_learning_rate_of_zero_is_respected():
+    """lr_g=0 freezes the generator (it must not fall back to the default rate)."""
+    torch.manual_seed(0)
+    G, D = models.pair("2d")
+    g0 = [p.detach().clone() for p in G.parameters()]
+    d0 = [p.detach().clone() for p in D.parameters()]
+    train.fit(G, D, losses.get("nonsaturating"), data.ring8(), steps=3, batch_size=32,
+              lr_g=0.0, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(g0, G.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(d0, D.parameters()))
+
+
+class _Recorder(torch.nn.Module):
+    """A generator that remembers its inputs (to check what the loop feeds it)."""
+
+    def __init__(self, z_dim):
+        super().__init__()
+        self.z_dim, self.n_classes, self.inputs = z_dim, 0, []
+        self.lin = torch.nn.Linear(z_dim, 2)
+
+    def forward(self, z):
+        self.inputs.append(z.detach().clone())
+        return self.lin(z)
+
+
+def test_infogan_snapshots_and_samples_use_its_latent_codes():
+    obj, (G, D), _ = experiments.setup("infogan", "2d", seed=0)
+    h = train.fit(G, D, obj, data.ring8(), steps=2, batch_size=32, sample_every=2, n_fixed=50,
+                  progress=False)
+    fixed = train.seeded_latent(obj.latent, 50, G.z_dim, 1234)
+    assert torch.allclose(h.samples[2], train.generate(G, 50, z=fixed))
+    # the categorical block of every input is one-hot, as InfoGAN's generator was trained on
+    rec = _Recorder(G.z_dim)
+    train.generate(rec, 300, batch=100, latent=obj.latent)
+    z = torch.cat(rec.inputs)
+    cat = z[:, obj.noise_dim:obj.noise_dim + obj.n_categories]
+    assert z.shape == (300, G.z_dim)
+    assert torch.equal(cat.sum(1), torch.ones(300)) and set(cat.unique().tolist()) == {0.0, 1.0}
+    # without a latent the inputs are Gaussian in every coordinate
+    rec.inputs.clear()
+    train.generate(rec, 300)
+    assert not set(torch.cat(rec.inputs).unique().tolist()) <= {0.0, 1.0}
+
+
+def test_seeded_latent_is_reproducible_and_leaves_the_global_stream_alone():
+    torch.manual_seed(5)
+    expected_next = torch.rand(3)
+    torch.manual_seed(5)
+    a = train.seeded_latent(lambda n, d, dev: torch.randn(n, d, device=dev), 4, 3, 99)
+    assert torch.equal(torch.rand(3), expected_next)
+    b = train.seeded_latent(lambda n, d, dev: torch.randn(n, d, device=dev), 4, 3, 99)
+    assert torch.equal(a, b)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_objective_modules_follow_the_networks_to_the_gpu():
+    obj, (G, D), _ = experiments.setup("infogan", "2d", seed=0)
+    G, D = G.cuda(), D.cuda()  # InfoGAN's Q head was built on the CPU
+    train.fit(G, D, obj, data.ring8(device="cuda"), steps=2, batch_size=32, progress=False)
+    assert all(p.is_cuda for m in obj.extra_modules().values() for p in m.parameters())
