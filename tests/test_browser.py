@@ -24,11 +24,6 @@ pytestmark = [
 PAGES = sorted(p for p in BOOK.rglob("*.html")
                if "_static" not in p.parts and p.name not in {"genindex.html", "search.html"})
 SCREENSHOTS = {"notebooks/01_minimax.html", "book/intro.html"}
-# Pages where MathJax 2 shows "[Math Processing Error]" for some equations (not TeX errors:
-# the same TeX renders in MathJax 3). An open problem; these pages still get every other check.
-MATH_PROCESSING_KNOWN = {"notebooks/04_wgan.html", "notebooks/10_infogan.html",
-                         "notebooks/12_r1_r2.html", "notebooks/13_gradients_activations.html",
-                         "notebooks/14_failure_modes.html"}
 
 
 class Links(HTMLParser):
@@ -80,9 +75,10 @@ def test_page(page):
                  f"--screenshot={shots / rel.replace('/', '_').replace('.html', '.png')}",
                  page.as_uri())
     n_math = html.count('class="math notranslate nohighlight"')
-    if n_math and rel not in MATH_PROCESSING_KNOWN:
+    if n_math:
         dom = chromium("--dump-dom", page.as_uri())
         assert 'class="MathJax_Error"' not in dom and 'class="merror"' not in dom, "TeX error"
+        assert "Math Processing Error" not in dom, "MathJax failed on an equation"
         typeset = dom.count('class="MathJax"')  # one per equation, inline or display
         assert typeset >= n_math, f"{typeset} of {n_math} equations typeset (MathJax offline?)"
 
