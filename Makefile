@@ -37,7 +37,7 @@ unit: venv
 # halves the wall time, since most of a quick run is Python overhead, not arithmetic.
 NB_HALF = $(shell printf '%s\n' $(NOTEBOOKS) | awk 'NR % 2 == $(1)')
 NBVAL := GANLIB_PROFILE=quick GANLIB_PROGRESS=0 MPLBACKEND=agg OMP_NUM_THREADS=1 \
-	$(BIN)/pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider
+	$(BIN)/pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider
 
 notebooks: venv
 	@mkdir -p _build; \
@@ -57,7 +57,8 @@ slow: venv
 
 reproduce: venv
 	for nb in $(NOTEBOOKS); do \
-	  GANLIB_PROGRESS=0 $(BIN)/papermill -k python3 --cwd notebooks -p profile $(PROFILE) $$nb $$nb || exit 1; \
+	  GANLIB_PROGRESS=0 $(BIN)/papermill -k python3 --cwd notebooks --execution-timeout 3600 \
+	    -p profile $(PROFILE) $$nb $$nb || exit 1; \
 	done
 	$(MAKE) book
 

@@ -93,7 +93,7 @@ def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
 def perturb(real: torch.Tensor, perturbation: str = "gaussian", c: float = 10.0) -> torch.Tensor:
     r"""The points around real data where DRAGAN takes its penalty.
 
-    * ``"gaussian"``, the paper (Kodali et al. 2017, eq. 1): :math:`\tilde x = x + \delta`,
+    * ``"gaussian"``, as in the paper (Kodali et al. 2017): :math:`\tilde x = x + \delta`,
       :math:`\delta \sim \mathcal N(0, cI)` (``c`` is a variance; the paper suggests
       :math:`c \approx 10` and its authors advise tuning it to the data's range).
     * ``"uniform"``, the authors' original code, copied by most implementations:
