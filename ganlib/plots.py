@@ -36,15 +36,9 @@ def sample_grid(images: torch.Tensor, nrow: int = 8, ax=None, title: str | None 
     return ax
 
 
-def scatter_2d(samples: torch.Tensor, mixture: Mixture, ax=None, title: str | None = None,
-               lim: float | None = None):
-    """Generated points (blue) over the mixture's mode centres (red crosses)."""
-    ax = _ax(ax)
-    s = samples.detach().cpu().numpy()
-    c = mixture.centers.cpu().numpy()
-    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.3, color="tab:blue", rasterized=True)
-    ax.scatter(c[:, 0], c[:, 1], marker="x", color="tab:red", s=30, linewidths=1)
-    lim = lim or float(np.abs(c).max()) * 1.5
+def _frame_2d(ax, centers: np.ndarray, lim: float | None, title: str | None):
+    """Square axes around the mode centres, without ticks (every 2-D scatter of the book)."""
+    lim = lim or float(np.abs(centers).max()) * 1.5
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
@@ -53,6 +47,17 @@ def scatter_2d(samples: torch.Tensor, mixture: Mixture, ax=None, title: str | No
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+def scatter_2d(samples: torch.Tensor, mixture: Mixture, ax=None, title: str | None = None,
+               lim: float | None = None):
+    """Generated points (blue) over the mixture's mode centres (red crosses)."""
+    ax = _ax(ax)
+    s = samples.detach().cpu().numpy()
+    c = mixture.centers.cpu().numpy()
+    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.3, color="tab:blue", rasterized=True)
+    ax.scatter(c[:, 0], c[:, 1], marker="x", color="tab:red", s=30, linewidths=1)
+    return _frame_2d(ax, c, lim, title)
 
 
 def _smooth(y: np.ndarray, k: int) -> np.ndarray:
@@ -151,15 +156,7 @@ def scatter_2d_labels(samples: torch.Tensor, labels: torch.Tensor, mixture: Mixt
     ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, c=y % cmap.N, cmap=cmap, vmin=0,
                vmax=cmap.N - 1, rasterized=True)
     ax.scatter(c[:, 0], c[:, 1], marker="x", color="black", s=20, linewidths=0.8)
-    lim = lim or float(np.abs(c).max()) * 1.5
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
-    return ax
+    return _frame_2d(ax, c, lim, title)
 
 
 def confusion(counts, ax=None, xlabel: str = "", ylabel: str = "", xticks=None, yticks=None,
