@@ -226,11 +226,4 @@ def critic_2d(D, mixture: Mixture, ax=None, samples: torch.Tensor | None = None,
         s = samples.detach().cpu().numpy()
         ax.scatter(s[:, 0], s[:, 1], s=1, color="white", alpha=0.4, rasterized=True)
     ax.scatter(c[:, 0], c[:, 1], marker="x", color="tab:red", s=30, linewidths=1)
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
-    return ax
+    return _frame_2d(ax, c, lim, title)

@@ -136,9 +136,9 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
     i, n = shard
     path = out / f"shard-{i}-of-{n}.csv"
     done = done_keys(out)
-    todo = [c for c in expand(grid)[i::n] if cell_key(c) not in done]
-    log(f"shard {i}/{n}: {len(todo)} cells to run, "
-        f"{len(expand(grid)[i::n]) - len(todo)} already done")
+    mine = expand(grid)[i::n]
+    todo = [c for c in mine if cell_key(c) not in done]
+    log(f"shard {i}/{n}: {len(todo)} cells to run, {len(mine) - len(todo)} already done")
     _upgrade_header(path)
     for cell in todo:
         row = run_cell(cell, device, samples_dir=out / "samples")

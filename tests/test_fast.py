@@ -17,15 +17,6 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA de
 KEYS = ("d_loss", "g_loss", "g_grad_norm", "d_real", "d_fake")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny networks: one thread is as fast, and immune to other processes on a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def gradient_penalty(D, real, fake, y=None):
     """A per-sample WGAN-GP-style penalty (random interpolation, double backward)."""
     eps = torch.rand(len(real), 1, device=real.device)

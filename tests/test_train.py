@@ -7,15 +7,6 @@ import torch
 from ganlib import data, experiments, losses, models, train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny networks: one thread is as fast, and immune to other processes on a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def run(steps=40, seed=0, **kw):
     torch.manual_seed(seed)
     G, D = models.pair("2d")
