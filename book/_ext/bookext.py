@@ -1,4 +1,5 @@
-"""Sphinx extension for the book: MathJax served from the build, and the run-card table.
+"""Sphinx extension for the book: MathJax served from the build, the run-card table, the
+injected-parameters cell removed and the book's stylesheet.
 
 * MathJax 2 is copied from the ``jupyter-server-mathjax`` package into ``_static/mathjax``
   so the built book renders equations with no network (open ``_build/html`` from disk).
@@ -12,6 +13,8 @@ import importlib.util
 import json
 import shutil
 from pathlib import Path
+
+from docutils import nodes
 
 MATHJAX_DIR = "mathjax"
 
@@ -74,7 +77,20 @@ def _run_card_table(app, docname: str, source: list[str]) -> None:
     source[0] += "\n".join(lines) + "\n"
 
 
+def _drop_injected_parameters(app, doctree) -> None:
+    for node in list(doctree.findall(nodes.container)):
+        if "tag_injected-parameters" in node.get("classes", []):
+            node.parent.remove(node)
+
+
+def _stylesheet(app, config) -> None:
+    config.html_static_path = [*config.html_static_path, str(Path(__file__).parent / "static")]
+
+
 def setup(app):
+    app.connect("config-inited", _stylesheet)
+    app.connect("doctree-read", _drop_injected_parameters)
+    app.add_css_file("book.css")
     app.connect("config-inited", _use_local_mathjax)
     app.connect("build-finished", _copy_mathjax)
     app.connect("source-read", _run_card_table)
