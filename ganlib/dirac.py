@@ -99,3 +99,48 @@ def simulate(objective: Objective, theta0: float = 1.0, psi0: float = 1.0, lr: f
         theta = theta + lr * u
         path.append((float(theta), float(psi)))
     return np.asarray(path)
+
+
+def energy_rate(objective: Objective, theta: float, psi: float) -> float:
+    r"""Rate of change of :math:`E = (\theta^2 + \psi^2)/2` along the continuous-time flow.
+
+    :math:`\dot E = \theta\dot\theta + \psi\dot\psi` with the field of :func:`vector_field`.
+    It is 0 for a pure rotation (minimax, unclipped WGAN); its sign says whether the flow
+    loses or gains distance to the equilibrium where the linearisation cannot tell.
+    """
+    theta, psi = float(theta), float(psi)
+    u, w = vector_field(objective, torch.tensor(theta, dtype=torch.float64),
+                        torch.tensor(psi, dtype=torch.float64))
+    return theta * float(u) + psi * float(w)
+
+
+def flow(objective: Objective, theta0: float = 1.0, psi0: float = 1.0, t: float = 50.0,
+         dt: float = 0.05) -> np.ndarray:
+    """The continuous-time flow of the field (gradient descent as the learning rate goes to
+    0), integrated with the classical fourth-order Runge-Kutta method; returns an array of
+    shape (round(t / dt) + 1, 2). A WGAN objective's clipping is not applied."""
+
+    def f(v: np.ndarray) -> np.ndarray:
+        u, w = vector_field(objective, torch.from_numpy(v[:1]), torch.from_numpy(v[1:]))
+        return np.array([float(u), float(w)])
+
+    v = np.array([theta0, psi0], dtype=np.float64)
+    path = [v]
+    for _ in range(round(t / dt)):
+        k1 = f(v)
+        k2 = f(v + dt / 2 * k1)
+        k3 = f(v + dt / 2 * k2)
+        k4 = f(v + dt * k3)
+        v = v + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        path.append(v)
+    return np.asarray(path)
+
+
+def oscillation(path: np.ndarray, last: int = 300) -> tuple[float, float]:
+    r"""Amplitude and half-period of :math:`\theta` over the last ``last`` steps of a path
+    from :func:`simulate`: :math:`\max|\theta|`, and the mean number of steps between
+    sign changes of :math:`\theta` (nan with fewer than two sign changes)."""
+    theta = path[-last:, 0]
+    changes = np.nonzero(np.sign(theta[1:]) != np.sign(theta[:-1]))[0]
+    half_period = float(np.diff(changes).mean()) if len(changes) > 1 else float("nan")
+    return float(np.abs(theta).max()), half_period
