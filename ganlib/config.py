@@ -23,6 +23,12 @@ import numpy as np
 import torch
 
 
+def kv_table(title: str, pairs: dict) -> str:
+    """A two-column Markdown table (how profiles, objectives and run cards display)."""
+    rows = [f"| {k} | {v} |" for k, v in pairs.items()]
+    return f"| {title} | |\n|---|---|\n" + "\n".join(rows)
+
+
 @dataclass(frozen=True)
 class Profile:
     """Sizes of one run. Chapters read these instead of hard-coding numbers."""
@@ -35,6 +41,10 @@ class Profile:
     n_eval_2d: int  # samples drawn for the 2-D metrics
     n_eval_image: int  # samples drawn for the image metrics
     seeds: int  # seeds per setting where a chapter repeats runs
+
+    def _repr_markdown_(self) -> str:
+        sizes = {k: f"{v:,}" for k, v in asdict(self).items() if k != "name"}
+        return kv_table(f"profile `{self.name}`", sizes)
 
 
 PROFILES = {
@@ -122,9 +132,9 @@ class RunCard:
         return d
 
     def _repr_markdown_(self) -> str:
-        rows = [f"| {k} | {v} |" for k, v in self.as_dict().items() if k != "extra"]
-        rows += [f"| {k} | {v} |" for k, v in self.extra.items()]
-        return "| run card | |\n|---|---|\n" + "\n".join(rows)
+        card = self.as_dict()
+        return kv_table("run card", {k: v for k, v in card.items() if k != "extra"}
+                        | self.extra)
 
 
 def run_card(profile: Profile | str, seed: int, device: torch.device | str | None = None,

@@ -53,6 +53,19 @@ class Objective:
     instance_noise: float = 0.0
     params: dict = field(default_factory=dict)
 
+    def _repr_markdown_(self) -> str:
+        from ganlib.config import kv_table
+
+        shown = {"optimizer": self.optimizer, "lr": self.lr,
+                 "betas": self.betas if self.optimizer == "adam" else "—",
+                 "n_critic": self.n_critic, "clip": self.clip,
+                 "penalty": getattr(getattr(self.penalty, "func", self.penalty), "__name__",
+                                    None),
+                 "instance_noise": self.instance_noise or None, "conditional": self.conditional}
+        shown |= self.params
+        return kv_table(f"objective `{self.name}`",
+                        {k: v for k, v in shown.items() if v not in (None, False)})
+
     # --- the two steps the training loop calls -------------------------------------------
     def discriminator_step(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                            y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:

@@ -136,10 +136,11 @@ def table(rows: dict[str, dict], digits: int = 3):
     cols = list(next(iter(rows.values())))
 
     def fmt(v):
-        return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
+        # a "|" inside a cell (|m1 - m2|, KL(P || Q)) would end the cell: escape it
+        return (f"{v:.{digits}g}" if isinstance(v, float) else str(v)).replace("|", r"\|")
 
-    lines = ["| | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    lines += [f"| {name} | " + " | ".join(fmt(r[c]) for c in cols) + " |"
+    lines = ["| | " + " | ".join(map(fmt, cols)) + " |", "|---" * (len(cols) + 1) + "|"]
+    lines += [f"| {fmt(name)} | " + " | ".join(fmt(r[c]) for c in cols) + " |"
               for name, r in rows.items()]
     return Markdown("\n".join(lines))
 

@@ -141,3 +141,29 @@ def test_show_returns_the_library_source():
     assert "def d_loss" in text and "softplus" in text
     with pytest.raises(TypeError, match="cannot show"):
         ganlib.show(3)
+
+
+def test_tables_render_as_tables_even_with_pipes_in_cells():
+    from markdown_it import MarkdownIt
+
+    from ganlib import plots
+
+    md = plots.table({"ns": {"max |a - b|": 0.5, "KL(P || Q)": 1.25}}).data
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    assert html.count("<th>") == 3 and html.count("<td>") == 3, html
+    assert "<td>0.5</td>" in html and "|a - b|" in html
+
+
+def test_profiles_objectives_and_run_cards_display_as_short_tables():
+    from markdown_it import MarkdownIt
+
+    from ganlib import config, losses
+
+    for obj in (config.get_profile("cpu"), losses.get("wgan-gp"), losses.get("wgan"),
+                config.run_card("cpu", 0, chapter="test").finish()):
+        md = obj._repr_markdown_()
+        html = MarkdownIt("commonmark").enable("table").render(md)
+        assert html.startswith("<table>") and max(map(len, md.splitlines())) < 88, md
+    assert "| n_critic | 5 |" in losses.get("wgan-gp")._repr_markdown_()
+    assert "| clip | 0.01 |" in losses.get("wgan")._repr_markdown_()
+    assert "| steps_2d | 4,000 |" in config.get_profile("cpu")._repr_markdown_()
