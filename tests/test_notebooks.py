@@ -52,3 +52,15 @@ def test_colab_cell_installs_from_the_configured_repository(path):
     install = [s for s in sources if "google.colab" in s]
     assert install, "chapters start with the Colab install cell (see 01_minimax)"
     assert f"git+{REPO_URL}" in install[0], "the install cell must use _config.yml's repository"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_opens_with_its_title_and_hides_its_setup(path):
+    nb = cells(path)
+    assert nb[0]["cell_type"] == "markdown" and "".join(nb[0]["source"]).startswith("# "), \
+        "a chapter opens with its title and introduction (a markdown cell starting '# ')"
+    for cell in nb:
+        tags = cell.get("metadata", {}).get("tags", [])
+        source = "".join(cell["source"])
+        if "parameters" in tags or "google.colab" in source:
+            assert "hide-cell" in tags, "collapse the parameters and Colab cells (hide-cell)"
