@@ -96,3 +96,32 @@ def dirac_eigenvalues(f1: float = 0.5, f2: float = -0.25, gamma: float = 0.0,
     """
     trace = 2 * f2 * sigma**2 - gamma
     return np.linalg.eigvals(np.array([[0.0, f1], [-f1, trace]]))
+
+
+def gd_update_matrix(jacobian, lr: float, alternating: bool = False,
+                     n_generator: int = 1) -> np.ndarray:
+    r"""Jacobian of one gradient-descent step of a two-player game, at an equilibrium.
+
+    ``jacobian`` is the Jacobian :math:`v'` of the field :math:`v = (u, w)` (for instance
+    :func:`ganlib.dirac.jacobian`), with the ``n_generator`` generator coordinates first.
+    With learning rate :math:`h`, a simultaneous step has Jacobian :math:`I + h\,v'`. An
+    alternating step, discriminator first as in :func:`ganlib.dirac.simulate`
+    (:math:`\psi' = \psi + h\,w(\theta, \psi)`, then
+    :math:`\theta' = \theta + h\,u(\theta, \psi')`), has
+
+    .. math::
+        \begin{pmatrix} I + h u_\theta + h^2 u_\psi w_\theta & h\,u_\psi (I + h w_\psi) \\
+        h\,w_\theta & I + h w_\psi \end{pmatrix}.
+
+    If every eigenvalue has modulus below 1 the step converges locally (a sufficient
+    condition); with the largest modulus exactly 1 the linearisation decides nothing.
+    """
+    J = np.asarray(jacobian, dtype=np.float64)
+    n = n_generator
+    eye = np.eye(len(J))
+    if not alternating:
+        return eye + lr * J
+    u_t, u_p, w_t, w_p = J[:n, :n], J[:n, n:], J[n:, :n], J[n:, n:]
+    i_g, i_d = eye[:n, :n], eye[n:, n:]
+    return np.block([[i_g + lr * u_t + lr**2 * u_p @ w_t, lr * u_p @ (i_d + lr * w_p)],
+                     [lr * w_t, i_d + lr * w_p]])
