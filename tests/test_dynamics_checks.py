@@ -37,6 +37,14 @@ def test_nonsaturating_flow_loses_energy_and_minimax_flow_keeps_it():
     assert np.abs(e_mm - e_mm[0]).max() < 1e-4  # conserved up to the integrator's error
 
 
+def test_nonsaturating_simultaneous_steps_settle_at_sqrt_2_lr():
+    # E gains about lr^2 r^2 / 8 per simultaneous step and loses about lr r^4 / 16: they
+    # balance at r = sqrt(2 lr), so the steps neither converge nor spiral out
+    path = dirac.simulate(losses.get("nonsaturating"), 1.0, 1.0, lr=0.1, steps=3000)
+    r = np.hypot(path[-300:, 0], path[-300:, 1]).mean()
+    assert r == pytest.approx(math.sqrt(2 * 0.1), abs=0.02)
+
+
 # Chapter 04: weight clipping sets the amplitude of the Dirac-GAN's oscillation, the learning
 # rate its period (the clipped map is homogeneous in (theta, psi, c)).
 
