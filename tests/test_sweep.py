@@ -75,13 +75,21 @@ def test_shards_split_the_grid_resume_and_merge_to_the_unsharded_result(tmp_path
 
 def test_an_older_shard_csv_is_rewritten_under_the_current_columns(tmp_path):
     old = tmp_path / "shard-0-of-1.csv"
-    old.write_text("loss,data,seed,steps,batch,lr,modes\nhinge,ring8,0,4,32,,7\n")
+    # fewer metric columns; the second row has no n_eval, so no cell can claim it
+    old.write_text("loss,data,seed,steps,batch,lr,n_eval,modes,diverged,seconds,device\n"
+                   "hinge,ring8,0,4,32,,256,7,0,1.5,cpu\n")
+    with old.open("a") as fh:
+        fh.write("nonsaturating,ring8,0,4,32,,,7,0,1.5,cpu\n")
+    logs = []
     sweep.run({**TINY, "loss": "nonsaturating", "seed": 0}, tmp_path, device="cpu",
-              log=lambda *_: None)
+              log=logs.append)
+    assert "1 incomplete rows" in logs[1]
     rows = sweep.read_rows(old)
     assert [r["loss"] for r in rows] == ["hinge", "nonsaturating"]
     assert rows[0]["modes"] == "7" and rows[0]["fd"] == ""
-    assert rows[1]["modes"] != "" and rows[1]["device"] == "cpu"
+    assert rows[1]["modes"] != "" and rows[1]["device"] == "cpu" and rows[1]["n_eval"] == "256"
+    with old.open(newline="") as fh:
+        assert tuple(next(csv.reader(fh))) == sweep.FIELDS
 
 
 def test_summarise_matches_a_t_interval_and_skips_diverged_runs():
