@@ -21,7 +21,7 @@ from typing import NoReturn
 
 import torch
 
-from ganlib import config, data, experiments, losses, train
+from ganlib import config, data, losses, train
 
 DATASETS = {"ring8": "2d", "grid25": "2d", "fashion-mnist": "image"}
 INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
@@ -102,7 +102,7 @@ def _train(args, parser: argparse.ArgumentParser) -> int:
         if not checkpoint.exists():
             parser.error(f"--resume: no checkpoint at {checkpoint}")
         try:
-            train.read_checkpoint(checkpoint)
+            state = train.read_checkpoint(checkpoint)
         except ValueError as e:
             parser.error(f"--resume: {e}")
     elif _run_files(out) and not args.overwrite:
@@ -117,13 +117,20 @@ def _train(args, parser: argparse.ArgumentParser) -> int:
             source = data.fashion_mnist("train", root=args.root, device=device)
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
+    batch = (256 if kind == "2d" else 64) if args.batch is None else args.batch
+    if args.resume:
+        try:
+            train.check_resume(checkpoint, state, train.run_record(source, batch), args.steps)
+        except ValueError as e:
+            parser.error(f"--resume: {e}")
     _writable_dir(out, "--out", parser)
+    from ganlib import experiments  # (imports the metrics' optimal-transport solver: slow)
+
     # seeds before building anything random (InfoGAN's Q head as much as the networks);
     # conditional losses get one class per mode of the data (grid25 has 25)
     objective, (G, D), kw = experiments.setup(
         args.loss, kind, len(source.centers) if kind == "2d" else None, seed=args.seed)
     G, D = G.to(device), D.to(device)
-    batch = (256 if kind == "2d" else 64) if args.batch is None else args.batch
     if args.overwrite:  # only now that everything was checked
         for p in _run_files(out):
             p.unlink()

@@ -183,13 +183,10 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     fixed_y = (torch.arange(n_fixed, device=device) % G.n_classes) if conditional else None
 
     history, start = History(loss=objective.name), 0
-    # what a resumed run must share with the checkpoint besides the networks
-    run = {"data": getattr(data, "name", type(data).__name__), "batch_size": batch_size}
+    run = run_record(data, batch_size)
     if resume is not None:
-        start, history = load_checkpoint(resume, G, D, objective, opt_d, opt_g, run=run)
-        if start > steps:
-            raise ValueError(f"{resume}: the checkpoint is at step {start}, beyond the {steps} "
-                             f"steps asked for; ask for {start} steps or more")
+        start, history = load_checkpoint(resume, G, D, objective, opt_d, opt_g, run=run,
+                                         steps=steps)
     for opt in (opt_d, opt_g):  # the same optimiser maths in both paths on CUDA
         _set_capturable(opt, device.type == "cuda")
 
@@ -419,11 +416,32 @@ def read_checkpoint(path) -> dict:
     return state
 
 
+def run_record(data, batch_size: int) -> dict:
+    """What a resumed run must share with its checkpoint besides the networks."""
+    return {"data": getattr(data, "name", type(data).__name__), "batch_size": batch_size}
+
+
+def check_resume(path, state: dict, run: dict, steps: int | None = None) -> None:
+    """Refuse to continue checkpoint ``state`` (from ``read_checkpoint(path)``) with another
+    ``run`` record (data, batch size) or up to fewer ``steps`` than it has trained."""
+    for key, value in run.items():
+        recorded = state.get("run", {}).get(key)
+        if recorded is not None and recorded != value:
+            what = key.replace("_", " ")
+            raise ValueError(f"{path}: the checkpoint was trained with {what} {recorded}, not "
+                             f"{value}; resume with the same {what}")
+    if steps is not None and state["step"] > steps:
+        raise ValueError(f"{path}: the checkpoint is at step {state['step']}, beyond the "
+                         f"{steps} steps asked for; ask for {state['step']} steps or more")
+
+
 def load_checkpoint(path, G, D, objective: Objective, opt_d=None, opt_g=None,
-                    run: dict | None = None):
-    """Load a checkpoint written by ``fit``; refuse one from another loss, net, format, data
-    or batch size (the entries of ``run`` it records), or one holding non-finite weights."""
+                    run: dict | None = None, steps: int | None = None):
+    """Load a checkpoint written by ``fit``; refuse one from another loss, net or format, one
+    holding non-finite weights, and (see ``check_resume``) one recording another ``run`` or
+    more than ``steps`` steps."""
     state = read_checkpoint(path)
+    check_resume(path, state, run or {}, steps)
     if state["loss"] != objective.name:
         raise ValueError(f"{path}: checkpoint is for loss {state['loss']!r}, "
                          f"not {objective.name!r}")
@@ -431,12 +449,6 @@ def load_checkpoint(path, G, D, objective: Objective, opt_d=None, opt_g=None,
         if state["arch"].get(name) != shapes:
             raise ValueError(f"{path}: the {name} in the checkpoint has another architecture "
                              "(parameter names or shapes differ); build the same networks")
-    for key, value in (run or {}).items():
-        recorded = state.get("run", {}).get(key)
-        if recorded is not None and recorded != value:
-            what = key.replace("_", " ")
-            raise ValueError(f"{path}: the checkpoint was trained with {what} {recorded}, not "
-                             f"{value}; resume with the same {what}")
     weights = [state["G"], state["D"], *state["extra"].values()]
     if not all(torch.isfinite(t).all() for w in weights for t in w.values()
                if t.is_floating_point()):

@@ -127,7 +127,7 @@ def test_command_line_runs_shards_and_merges(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["sweep"], "either --grid"),
     (["sweep", "--grid", "g.json", "--merge", "d"], "either --grid"),
-    (["sweep", "--grid", "missing.json"], "no such file"),
+    (["sweep", "--grid", "missing.json"], "no such grid file"),
     (["sweep", "--grid", "GRID", "--shard", "2/2"], "need 0 <= i < n"),
     (["sweep", "--grid", "BAD"], "not valid JSON"),
     (["sweep", "--merge", "nowhere", "--to", "x.csv"], "no shard CSVs"),

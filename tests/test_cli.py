@@ -1,0 +1,222 @@
+"""``python -m ganlib`` as a user meets it: every mistake is one line on stderr and a non-zero
+exit status, found before any training, and no finished file changes; Ctrl-C says where the
+last checkpoint is. Each test runs the command in a fresh process (tiny runs: 3 steps of
+batch 16 on ring8), reusing one finished run."""
+
+import io
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganlib import metrics, train
+from ganlib.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--loss", "nonsaturating", "--steps", "3", "--batch", "16"]
+
+
+def ganlib(*argv, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GANLIB_PROGRESS": "0", "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "ganlib", *map(str, argv)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def one_line_error(r: subprocess.CompletedProcess, status: int = 2) -> str:
+    """The error message, checking that it is all of stderr, one line, and no traceback."""
+    assert r.returncode == status, r.stderr
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+def snapshot(directory: Path) -> dict:
+    return {p.name: (p.read_bytes() if p.is_file() else None, p.stat().st_mtime_ns)
+            for p in sorted(directory.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    r = ganlib("train", *TINY, "--checkpoint-every", "1", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert {"checkpoint.pt", "history.json", "samples_000003.png"} <= set(os.listdir(out))
+    return out
+
+
+@pytest.fixture
+def copy(finished, tmp_path) -> Path:
+    """A copy of the finished run that a test may damage."""
+    return Path(shutil.copytree(finished, tmp_path / "run"))
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "already holds a run (checkpoint.pt, ...): add --resume to continue it, --overwrite"),
+    (["--resume", "--data", "grid25"], "trained with data ring8, not grid25; resume with the "
+                                       "same data"),
+    (["--resume", "--batch", "32"], "trained with batch size 16, not 32"),
+    (["--resume", "--steps", "2"], "at step 3, beyond the 2 steps asked for; ask for 3 steps"),
+    (["--resume", "--overwrite"], "give one of them"),
+])
+def test_a_finished_run_is_never_changed_by_a_mistake(finished, argv, message):
+    before = snapshot(finished)
+    assert message in one_line_error(ganlib("train", *TINY, "--out", finished, *argv))
+    assert snapshot(finished) == before
+
+
+def test_overwrite_replaces_the_whole_run_and_mixes_no_old_samples(copy):
+    (copy / "samples_000099.png").write_bytes(b"from an older run")
+    r = ganlib("train", *TINY[:2], "--steps", "2", "--batch", "16", "--out", copy, "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in copy.glob("samples_*")) == ["samples_000001.png",
+                                                             "samples_000002.png"]
+    assert train.read_checkpoint(copy / "checkpoint.pt")["step"] == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--device", "cuda"], "device 'cuda' is not available on this machine"),
+    (["--device", "meta"], "device 'meta' holds no data"),
+    (["--seed", "-1"], "--seed must be in 0..4294967295"),
+    (["--batch", "0"], "--batch must be a positive integer"),
+    (["--batch", "x"], "invalid int value: 'x'"),
+])
+def test_usage_mistakes_are_one_line_and_create_nothing(tmp_path, argv, message):
+    if "cuda" in argv and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    out = tmp_path / "new"
+    assert message in one_line_error(ganlib("train", *TINY, "--out", out, *argv))
+    assert not out.exists()
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_training(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    cases = {tmp_path / "file": "--out {} is a file; give a directory",
+             tmp_path / "file" / "run": "--out {} is not a writable directory (Not a directory)"}
+    if sys.platform == "linux":  # a parent that cannot be created
+        cases[Path("/proc/no-such-process/run")] = "--out {} is not a writable directory ("
+    for out, message in cases.items():
+        assert message.format(out) in one_line_error(ganlib("train", *TINY, "--out", out))
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
+                    reason="needs POSIX permissions that apply (not root)")
+def test_an_unwritable_out_is_refused_before_training(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    message = one_line_error(ganlib("train", *TINY, "--out", locked / "run"))
+    assert "is not a writable directory (Permission denied)" in message
+
+
+def _damage(checkpoint: Path, how: str) -> None:
+    raw = checkpoint.read_bytes()
+    checkpoint.unlink()
+    if how == "directory":
+        checkpoint.mkdir()
+    elif how == "pickle":  # Python objects: never loaded
+        checkpoint.write_bytes(pickle.dumps(ValueError("not weights")))
+    elif how == "non-finite":
+        state = torch.load(io.BytesIO(raw), weights_only=True)
+        next(iter(state["G"].values())).fill_(float("nan"))
+        torch.save(state, checkpoint)
+    else:
+        checkpoint.write_bytes({"empty": b"", "truncated": raw[:len(raw) // 2],
+                                "random": os.urandom(4096)}[how])
+
+
+@pytest.mark.parametrize("how, message", [
+    ("empty", "is not a readable ganlib checkpoint (an empty file); delete it"),
+    ("truncated", "is not a readable ganlib checkpoint (truncated or corrupt)"),
+    ("random", "is not a readable ganlib checkpoint ("),
+    ("pickle", "is not a readable ganlib checkpoint (it holds Python objects"),
+    ("directory", "is a directory, not a checkpoint file"),
+    ("non-finite", "holds non-finite weights (the run diverged before it was saved)"),
+])
+def test_a_bad_checkpoint_is_one_line_and_never_advises_unsafe_loading(copy, how, message):
+    _damage(copy / "checkpoint.pt", how)
+    before = snapshot(copy)
+    r = ganlib("train", *TINY, "--out", copy, "--resume")
+    assert message in one_line_error(r) and "weights_only" not in r.stderr
+    assert snapshot(copy) == before
+
+
+@pytest.mark.parametrize("grid, message", [
+    ('["hinge"]', "holds a JSON list, not an object"),
+    ("{loss: hinge", "is not valid JSON"),
+    ("DIR", "is a directory; give the grid's JSON file"),
+    ('{"loss": "hinge", "data": "ring8", "seed": 0, "steps": [2, 0]}',
+     "steps must be an integer >= 1, got 0"),
+    ('{"loss": "hinge", "data": "ring8", "seed": 0, "lr": "fast"}',
+     "lr must be a number >= 0 (or null for each loss's default), got 'fast'"),
+    ('{"loss": "hinge", "data": "ring8", "seed": 0, "batch": 0}', "batch must be an integer >= 1"),
+])
+def test_a_bad_grid_is_refused_before_the_first_cell(tmp_path, grid, message):
+    path = tmp_path / "grid.json"
+    path.mkdir() if grid == "DIR" else path.write_text(grid)
+    out = tmp_path / "out"
+    assert message in one_line_error(ganlib("sweep", "--grid", path, "--out", out))
+    assert not out.exists()
+
+
+def test_a_corrupt_dataset_or_missing_device_is_found_before_the_first_cell(tmp_path):
+    grid = tmp_path / "grid.json"
+    grid.write_text('{"loss": "hinge", "data": ["ring8", "fashion-mnist"], "seed": 0}')
+    bad = tmp_path / "fashion"
+    bad.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        (bad / name).write_bytes(b"not an IDX file")
+    out = tmp_path / "out"
+    message = one_line_error(ganlib("sweep", "--grid", grid, "--out", out,
+                                    env={"GANLIB_DATA": str(bad)}))
+    assert "train-images-idx3-ubyte.gz" in message
+    message = one_line_error(ganlib("sweep", "--grid", grid, "--out", out, "--device", "meta"))
+    assert "device 'meta' holds no data" in message
+    assert not out.exists()
+
+
+def test_merge_into_a_missing_folder_is_one_line(tmp_path):
+    to = tmp_path / "missing" / "all.csv"
+    message = one_line_error(ganlib("sweep", "--merge", tmp_path, "--to", to))
+    assert f"the folder {to.parent} does not exist; create it first" in message
+
+
+def test_ctrl_c_says_where_the_last_checkpoint_is(tmp_path):
+    out = tmp_path / "run"
+    env = {**os.environ, "GANLIB_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "ganlib", "train", *TINY[:2], "--steps",
+                          "1000000", "--batch", "16", "--checkpoint-every", "1", "--out", str(out)],
+                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.monotonic() + 300
+    while not (out / "checkpoint.pt").exists() and p.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint within 300 s"
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    message = one_line_error(subprocess.CompletedProcess(p.args, p.returncode, "", err), 130)
+    assert f"interrupted; the last checkpoint is {out / 'checkpoint.pt'} (step " in message
+    assert message.endswith("continue with --resume")
+    assert train.read_checkpoint(out / "checkpoint.pt")["step"] >= 1
+
+
+def test_infogan_with_one_seed_trains_the_same_weights_twice(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(metrics, "wasserstein2", lambda x, y: 0.0)  # exact OT takes seconds
+    states = []
+    for run in ("a", "b"):
+        torch.manual_seed(100 + len(states))  # whatever ran before must not matter
+        assert main(["train", "--loss", "infogan", "--steps", "2", "--batch", "16", "--seed",
+                     "3", "--out", str(tmp_path / run)]) == 0
+        states.append(train.read_checkpoint(tmp_path / run / "checkpoint.pt"))
+    for net in ("G", "D"):
+        for k, v in states[0][net].items():
+            assert torch.equal(v, states[1][net][k]), (net, k)
+    for k, v in states[0]["extra"]["q"].items():
+        assert torch.equal(v, states[1]["extra"]["q"][k]), k
+    capsys.readouterr()
