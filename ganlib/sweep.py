@@ -225,14 +225,16 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
 def _flock(path: Path, wait: bool = True):
     """Hold an exclusive advisory lock on ``path`` (a file, created, or a directory); yields
     False where ``wait`` is off and another process holds it."""
+    if fcntl is None:
+        yield True
+        return
     fd = os.open(path, os.O_RDONLY if path.is_dir() else os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
         yield True
     finally:
         os.close(fd)
@@ -309,7 +311,7 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
                 continue
             row = run_cell(cell, device, samples_dir=out / "samples")
             _append(path, row, log)
-            lock.unlink()  # after the row: a process that takes the lock now sees it done
+            lock.unlink(missing_ok=True)  # after the row: whoever locks it next sees it done
         log(f"{key}: {row['seconds']} s")
     return path
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganlib import metrics, train
+from ganlib import metrics, sweep, train
 from ganlib.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,23 +187,39 @@ def test_merge_into_a_missing_folder_is_one_line(tmp_path):
     assert f"the folder {to.parent} does not exist; create it first" in message
 
 
-def test_ctrl_c_says_where_the_last_checkpoint_is(tmp_path):
-    out = tmp_path / "run"
+def interrupt(argv: list, ready) -> str:
+    """Start ``python -m ganlib *argv``, press Ctrl-C once ``ready()``; its one-line message."""
     env = {**os.environ, "GANLIB_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
-    p = subprocess.Popen([sys.executable, "-m", "ganlib", "train", *TINY[:2], "--steps",
-                          "1000000", "--batch", "16", "--checkpoint-every", "1", "--out", str(out)],
-                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    p = subprocess.Popen([sys.executable, "-m", "ganlib", *map(str, argv)], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
-    while not (out / "checkpoint.pt").exists() and p.poll() is None:
-        assert time.monotonic() < deadline, "no checkpoint within 300 s"
+    while not ready() and p.poll() is None:
+        assert time.monotonic() < deadline, "not ready within 300 s"
         time.sleep(0.2)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
-    message = one_line_error(subprocess.CompletedProcess(p.args, p.returncode, "", err), 130)
+    return one_line_error(subprocess.CompletedProcess(p.args, p.returncode, "", err), 130)
+
+
+def test_ctrl_c_says_where_the_last_checkpoint_is(tmp_path):
+    out = tmp_path / "run"
+    message = interrupt(["train", *TINY[:2], "--steps", "1000000", "--batch", "16",
+                         "--checkpoint-every", "1", "--out", out],
+                        ready=(out / "checkpoint.pt").exists)
     assert f"interrupted; the last checkpoint is {out / 'checkpoint.pt'} (step " in message
     assert message.endswith("continue with --resume")
     assert train.read_checkpoint(out / "checkpoint.pt")["step"] >= 1
+
+
+def test_ctrl_c_in_a_sweep_keeps_the_finished_cells(tmp_path):
+    grid, out = tmp_path / "grid.json", tmp_path / "out"
+    grid.write_text('{"loss": "nonsaturating", "data": "ring8", "seed": 0, "batch": 16, '
+                    '"steps": [2, 1000000], "n_eval": 64}')
+    message = interrupt(["sweep", "--grid", grid, "--out", out, "--device", "cpu"],
+                        ready=lambda: bool(sweep.read_rows(out)))
+    assert message.endswith(f"interrupted; the finished cells are in {out}; run the same "
+                            "command again to go on")
+    assert [r["steps"] for r in sweep.read_rows(out)] == ["2"]
 
 
 def test_infogan_with_one_seed_trains_the_same_weights_twice(tmp_path, monkeypatch, capsys):
