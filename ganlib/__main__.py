@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     epilog = (f"losses: {', '.join(losses.names())}\n"
               f"datasets: {', '.join(DATASETS)}")
     parser = _Parser(prog="ganlib", description=__doc__, epilog=epilog,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("losses", help="list the registered losses")
     t = sub.add_parser("train", help="train one loss on one dataset", epilog=epilog,

@@ -9,45 +9,41 @@ A grid is a JSON object whose list values are crossed, for example::
 i+2n, ...`` (0 <= i < n), so n GPUs, or the n tasks of a cluster array job (SLURM's
 ``--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT``), split one grid with no code
 change. Every value of every cell is checked, and Fashion-MNIST loaded, before the first
-cell runs. Each finished cell is appended to ``DIR/shard-i-of-n.csv`` at once, as one
-line ending in a newline; a reader ignores a line cut off by a crash (no newline, missing
-or unparsable fields), so a partial row is never a result, and a rerun skips exactly the
-cells that a complete row under DIR holds (every key of ``KEYS``, ``n_eval`` included).
-Two processes on the same DIR never train one cell twice: a process holds an exclusive
-``flock`` on ``DIR/.cell-<hash>.lock`` while it trains a cell (the operating system drops
-it if the process dies, so a crash leaves no stale lock) and skips cells another process
-holds. ``python -m ganlib sweep --merge DIR --to results.csv`` merges the shards.
+cell runs; repeated values count once. Each finished cell is appended to
+``DIR/shard-i-of-n.csv`` at once (:mod:`ganlib.shards`: rows written whole, a row cut off
+by a crash never read as a result, a lock per cell so that two processes on one DIR never
+train a cell twice), and a rerun skips exactly the cells that a complete row under DIR
+holds (every key of ``KEYS``, ``n_eval`` included).
+``python -m ganlib sweep --merge DIR --to results.csv`` merges the shards.
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import hashlib
-import io
 import itertools
 import json
 import math
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 
 from ganlib import config, data, experiments, train
-
-try:  # advisory locks (Linux, macOS); without them two processes may train a cell twice
-    import fcntl
-except ImportError:  # pragma: no cover (Windows)
-    fcntl = None
+from ganlib.shards import (  # noqa: F401 (merge, read_rows: the sweep's interface too)
+    FIELDS,
+    KEYS,
+    METRICS_2D,
+    METRICS_IMAGE,
+    append,
+    cell_key,
+    cell_lock,
+    done_keys,
+    merge,
+    read_rows,
+    scan,
+)
 
 DATASETS = ("ring8", "grid25", "fashion-mnist")
 DEFAULTS = {"steps": 2_000, "batch": 256, "lr": None, "n_eval": 10_000}
-KEYS = ("loss", "data", "seed", "steps", "batch", "lr", "n_eval")
-METRICS_2D = ("modes", "total_modes", "high_quality", "kl", "w2")
-METRICS_IMAGE = ("fd", "fd_floor", "precision", "recall", "class_coverage", "class_kl")
-# every CSV has all columns, so 2-D and image cells, and diverged runs, share one header
-FIELDS = KEYS + METRICS_2D + METRICS_IMAGE + ("diverged", "seconds", "device")
 
 
 def _is_int(v) -> bool:
@@ -109,11 +105,6 @@ def check_data(cells: list[dict]) -> None:
         data.fashion_mnist("train")
 
 
-def cell_key(cell: dict) -> str:
-    """The identity of a cell; the same for a grid cell and its CSV row (where None is "")."""
-    return "|".join(f"{k}={'' if cell.get(k) is None else cell[k]}" for k in KEYS)
-
-
 def parse_shard(text: str) -> tuple[int, int]:
     """``"i/n"`` -> (i, n), checking 0 <= i < n."""
     try:
@@ -123,59 +114,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 0 <= i < n:
         raise ValueError(f"shard {text}: need 0 <= i < n")
     return i, n
-
-
-def done_keys(out: Path) -> set[str]:
-    return {cell_key(row) for row in read_rows(out)}
-
-
-def _complete(row: dict) -> bool:
-    """A row every field of which was written and parses (a crash can cut one short)."""
-    if None in row or None in row.values():  # more or fewer fields than the header
-        return False
-    try:
-        if not row["loss"] or row["data"] not in DATASETS or row["diverged"] not in ("0", "1"):
-            return False
-        for k in ("seed", "steps", "batch", "n_eval"):  # an older file without n_eval: ""
-            int(row[k])
-        for k in METRICS_2D + METRICS_IMAGE + ("seconds",):  # a column added later: ""
-            if row.get(k):
-                float(row[k])
-        return bool(row["device"]) and (row["lr"] == "" or float(row["lr"]) >= 0)
-    except (KeyError, ValueError):
-        return False
-
-
-def _parse(f: Path) -> tuple[list[str] | None, list[dict], int]:
-    """A shard CSV's header, its complete rows, and how many rows were incomplete. Only
-    text up to the last newline counts: a line without one was cut off while written."""
-    with f.open(newline="") as fh:
-        text = fh.read()
-    cut = text[:text.rfind("\n") + 1]
-    table = list(csv.reader(io.StringIO(cut)))
-    if not table:
-        return None, [], int(bool(text))
-    header, lines = table[0], table[1:]
-    rows = [dict(zip(header, line)) if len(line) == len(header) else {None: line}
-            for line in lines]
-    good = [r for r in rows if _complete(r)]
-    return header, good, len(rows) - len(good) + (cut != text)
-
-
-def _scan(out: Path) -> tuple[list[dict], int]:
-    files = [out] if out.is_file() else sorted(out.glob("*.csv")) if out.is_dir() else []
-    rows, bad = [], 0
-    for f in files:
-        _, good, n_bad = _parse(f)
-        rows += good
-        bad += n_bad
-    return rows, bad
-
-
-def read_rows(out: Path) -> list[dict]:
-    """Every complete row of every CSV under ``out`` (or of the CSV ``out``), values as
-    strings; rows cut off by a crash, or without a key column, are left out."""
-    return _scan(Path(out))[0]
 
 
 def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
@@ -200,7 +138,7 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
             row.update({k: getattr(run.metrics, k) for k in METRICS_2D})
             if samples_dir is not None:
                 samples_dir.mkdir(parents=True, exist_ok=True)
-                name = cell_key(cell).replace("|", "_").replace("=", "-") + ".npy"
+                name = cell_key(row).replace("|", "_").replace("=", "-") + ".npy"
                 np.save(samples_dir / name, run.samples[:1000].numpy().astype(np.float16))
         else:
             from ganlib.evaluator import evaluate
@@ -221,69 +159,6 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
     return row
 
 
-@contextlib.contextmanager
-def _flock(path: Path, wait: bool = True):
-    """Hold an exclusive advisory lock on ``path`` (a file, created, or a directory); yields
-    False where ``wait`` is off and another process holds it."""
-    if fcntl is None:
-        yield True
-        return
-    fd = os.open(path, os.O_RDONLY if path.is_dir() else os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
-def _csv(rows: list[dict], header: bool = False) -> str:
-    """``rows`` as CSV lines under ``FIELDS`` (a missing column is empty)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=FIELDS, restval="", extrasaction="ignore")
-    if header:
-        writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
-def _rewrite(path: Path, text: str) -> None:
-    """Replace ``path`` by ``text`` in one step (a crash leaves the old file or the new)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
-
-
-def _append(path: Path, row: dict, log=print) -> None:
-    """Append ``row`` to the shard CSV ``path`` as one complete line, first giving the file
-    the current header (an empty file, one from an older ganlib) and cutting off a line a
-    crash left without its newline, so the new row never continues a broken one."""
-    with _flock(path.parent):  # one writer at a time per directory
-        raw = path.read_bytes() if path.exists() else b""
-        whole = raw[:raw.rfind(b"\n") + 1]  # complete lines only
-        text = whole.decode()
-        if next(csv.reader(io.StringIO(text)), None) != list(FIELDS):
-            old = [r for r in csv.DictReader(io.StringIO(text))
-                   if None not in r and None not in r.values()]
-            if old:
-                log(f"{path}: rewritten under the current columns")
-            _rewrite(path, _csv(old, header=True))
-        elif whole != raw:
-            log(f"{path}: dropped a row cut off by an earlier crash (its cell runs again)")
-            with path.open("r+b") as fh:
-                fh.truncate(len(whole))
-        with path.open("a", newline="") as fh:
-            fh.write(_csv([row]))
-            fh.flush()
-            os.fsync(fh.fileno())
-
-
 def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=None,
         log=print) -> Path:
     """Run this shard's cells that no complete row under ``out`` holds yet; return the
@@ -295,7 +170,7 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
     check_data(mine)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"shard-{i}-of-{n}.csv"
-    rows, bad = _scan(out)
+    rows, bad = scan(out)
     done = {cell_key(r) for r in rows}
     todo = [c for c in mine if cell_key(c) not in done]
     log(f"shard {i}/{n}: {len(todo)} cells to run, {len(mine) - len(todo)} already done")
@@ -304,25 +179,14 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
             "without n_eval) are ignored; their cells run again")
     for cell in todo:
         key = cell_key(cell)
-        lock = out / f".cell-{hashlib.sha1(key.encode()).hexdigest()[:16]}.lock"
-        with _flock(lock, wait=False) as held:
+        with cell_lock(out, key) as held:
             if not held or key in done_keys(out):
                 log(f"{key}: skipped, another process is running it or has finished it")
                 continue
             row = run_cell(cell, device, samples_dir=out / "samples")
-            _append(path, row, log)
-            lock.unlink(missing_ok=True)  # after the row: whoever locks it next sees it done
+            append(path, row, log)
         log(f"{key}: {row['seconds']} s")
     return path
-
-
-def merge(out: str | Path, dest: str | Path) -> Path:
-    """Merge the complete rows of every shard CSV under ``out`` into ``dest`` (one row per
-    cell, sorted by cell key), written in one step."""
-    rows = {cell_key(r): r for r in read_rows(Path(out))}
-    dest = Path(dest)
-    _rewrite(dest, _csv([rows[k] for k in sorted(rows)], header=True))
-    return dest
 
 
 def summarise(rows: list[dict], metric: str, by=("loss", "data")) -> dict:
