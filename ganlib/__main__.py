@@ -15,19 +15,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import torch
 
-from ganlib import config, data, losses, models, train
+from ganlib import config, data, losses, train
 
 DATASETS = {"ring8": "2d", "grid25": "2d", "fashion-mnist": "image"}
+INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
 
 
-def _networks(loss: str, kind: str, **kw) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """The networks the loss is trained with (the loss registry knows, where it can say)."""
-    make_models = getattr(losses, "make_models", None)
-    return make_models(loss, kind, **kw) if make_models is not None else models.pair(kind, **kw)
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the problem and its fix, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _save_samples(history: train.History, source, out: Path) -> list[str]:
@@ -53,16 +57,57 @@ def _save_samples(history: train.History, source, out: Path) -> list[str]:
     return written
 
 
+def _writable_dir(out: Path, flag: str, parser: argparse.ArgumentParser) -> None:
+    """Create ``out`` (and missing parents) and write a file in it, or stop with one line."""
+    if out.exists() and not out.is_dir():
+        parser.error(f"{flag} {out} is a file; give a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        parser.error(f"{flag} {out} is not a writable directory ({e.strerror}); choose another")
+
+
+def _run_files(out: Path) -> list[Path]:
+    """What ``train`` writes into ``--out``."""
+    if not out.is_dir():
+        return []
+    names = [out / "checkpoint.pt", out / "history.json"]
+    return [p for p in names if p.exists()] + sorted(out.glob("samples_*.png"))
+
+
+def _last_checkpoint(checkpoint: Path, every: int) -> str:
+    try:
+        step = train.read_checkpoint(checkpoint)["step"]
+    except ValueError:
+        return f"no checkpoint was written (the first comes at step {every})"
+    return f"the last checkpoint is {checkpoint} (step {step}); continue with --resume"
+
+
 def _train(args, parser: argparse.ArgumentParser) -> int:
     if args.loss not in losses.names():
         parser.error(f"unknown loss {args.loss!r}; choose from: {', '.join(losses.names())}")
     for name in ("steps", "batch", "checkpoint_every"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer")
+    if not 0 <= args.seed <= config.SEED_MAX:
+        parser.error(f"--seed must be in 0..{config.SEED_MAX}, got {args.seed}")
     out = Path(args.out)
     checkpoint = out / "checkpoint.pt"
-    if args.resume and not checkpoint.exists():
-        parser.error(f"--resume: no checkpoint at {checkpoint}")
+    if args.resume and args.overwrite:
+        parser.error("--resume continues the run in --out and --overwrite replaces it: "
+                     "give one of them")
+    if args.resume:
+        if not checkpoint.exists():
+            parser.error(f"--resume: no checkpoint at {checkpoint}")
+        try:
+            state = train.read_checkpoint(checkpoint)
+        except ValueError as e:
+            parser.error(f"--resume: {e}")
+    elif _run_files(out) and not args.overwrite:
+        parser.error(f"--out {out} already holds a run ({_run_files(out)[0].name}, ...): add "
+                     "--resume to continue it, --overwrite to replace it, or choose another --out")
     try:
         device = config.get_device(args.device)
         kind = DATASETS[args.data]
@@ -70,29 +115,44 @@ def _train(args, parser: argparse.ArgumentParser) -> int:
             source = data.MIXTURES[args.data](device=device)
         else:
             source = data.fashion_mnist("train", root=args.root, device=device)
-    except (FileNotFoundError, ValueError, RuntimeError) as e:
+    except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
-    # InfoGAN's codes and Q head depend on the kind of data; conditional losses need one
-    # class per mode of the data (grid25 has 25)
-    objective = (losses.get(args.loss, kind=kind, device=device) if args.loss == "infogan"
-                 else losses.get(args.loss))
-    net_kw = {"n_classes": len(source.centers)} if objective.conditional and kind == "2d" else {}
-    config.seed_everything(args.seed)
-    G, D = (m.to(device) for m in _networks(args.loss, kind, **net_kw))
-    batch = args.batch or (256 if kind == "2d" else 64)
-    out.mkdir(parents=True, exist_ok=True)
+    batch = (256 if kind == "2d" else 64) if args.batch is None else args.batch
+    if args.resume:
+        try:
+            train.check_resume(checkpoint, state, train.run_record(source, batch), args.steps)
+        except ValueError as e:
+            parser.error(f"--resume: {e}")
+    _writable_dir(out, "--out", parser)
+    from ganlib import experiments  # (imports the metrics' optimal-transport solver: slow)
+
+    # seeds before building anything random (InfoGAN's Q head as much as the networks);
+    # conditional losses get one class per mode of the data (grid25 has 25)
+    objective, (G, D), kw = experiments.setup(
+        args.loss, kind, len(source.centers) if kind == "2d" else None, seed=args.seed)
+    G, D = G.to(device), D.to(device)
+    if args.overwrite:  # only now that everything was checked
+        for p in _run_files(out):
+            p.unlink()
     try:
         history = train.fit(G, D, objective, source, steps=args.steps, batch_size=batch,
-                            seed=args.seed, conditional=objective.conditional,
-                            sample_every=max(1, args.steps // 4), checkpoint=checkpoint,
-                            checkpoint_every=args.checkpoint_every,
-                            resume=checkpoint if args.resume else None)
-    except ValueError as e:  # a checkpoint from another loss, network or format
+                            seed=args.seed, sample_every=max(1, args.steps // 4),
+                            checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
+                            resume=checkpoint if args.resume else None, **kw)
+    except ValueError as e:  # a checkpoint from another loss, network, data or batch size
         parser.error(str(e))
+    except train.TrainingDiverged as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted; "
+              f"{_last_checkpoint(checkpoint, args.checkpoint_every)}", file=sys.stderr)
+        return INTERRUPTED
     history.save_json(out / "history.json")
     summary = {"loss": args.loss, "data": args.data, "steps": args.steps, "seed": args.seed,
-               "seconds": history.seconds, "device": str(device), "path": history.path,
-               "out": str(out), "samples": _save_samples(history, source, out)}
+               "batch": batch, "seconds": history.seconds, "device": str(device),
+               "path": history.path, "out": str(out),
+               "samples": _save_samples(history, source, out)}
     if kind == "2d":
         from ganlib.metrics import mode_metrics
 
@@ -103,31 +163,55 @@ def _train(args, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _merge(args, parser: argparse.ArgumentParser) -> int:
+    from ganlib import sweep
+
+    if args.to is None:
+        parser.error("--merge needs --to CSV, the merged file to write")
+    to = Path(args.to)
+    if to.is_dir():
+        parser.error(f"--to {to} is a directory; give the CSV file to write")
+    if not to.parent.is_dir():
+        parser.error(f"--to {to}: the folder {to.parent} does not exist; create it first")
+    if not sweep.read_rows(Path(args.merge)):
+        parser.error(f"--merge: no shard CSVs with complete rows under {args.merge}")
+    try:
+        dest = sweep.merge(args.merge, to)
+    except OSError as e:
+        parser.error(f"--to {to}: cannot write it ({e.strerror})")
+    print(f"{len(sweep.read_rows(dest))} cells merged into {dest}")
+    return 0
+
+
 def _sweep(args, parser: argparse.ArgumentParser) -> int:
     from ganlib import sweep
 
     if (args.grid is None) == (args.merge is None):
         parser.error("give either --grid GRID.json (run a shard) or --merge DIR --to CSV")
     if args.merge is not None:
-        if args.to is None:
-            parser.error("--merge needs --to CSV, the merged file to write")
-        if not sweep.read_rows(Path(args.merge)):
-            parser.error(f"--merge: no shard CSVs with rows under {args.merge}")
-        dest = sweep.merge(args.merge, args.to)
-        print(f"{len(sweep.read_rows(dest))} cells merged into {dest}")
-        return 0
+        return _merge(args, parser)
     try:
-        shard = sweep.parse_shard(args.shard)
+        i, n = shard = sweep.parse_shard(args.shard)
         grid = sweep.load_grid(args.grid)
-        sweep.expand(grid)  # checks the grid before any run starts
-        device = config.get_device(args.device)
-    except FileNotFoundError:
-        parser.error(f"--grid: no such file {args.grid}")
-    except json.JSONDecodeError as e:
-        parser.error(f"--grid {args.grid} is not valid JSON: {e}")
-    except (ValueError, RuntimeError) as e:
+    except ValueError as e:
         parser.error(str(e))
-    path = sweep.run(grid, args.out, shard=shard, device=device)
+    try:
+        cells = sweep.expand(grid)[i::n]  # every value checked before any cell runs
+    except ValueError as e:
+        parser.error(f"--grid {args.grid}: {e}")
+    try:
+        device = config.get_device(args.device)
+        sweep.check_data(cells)
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
+    out = Path(args.out)
+    _writable_dir(out, "--out", parser)
+    try:
+        path = sweep.run(grid, out, shard=shard, device=device)
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted; the finished cells are in {out}; run the same "
+              "command again to go on", file=sys.stderr)
+        return INTERRUPTED
     print(f"shard {args.shard} written to {path}")
     return 0
 
@@ -135,8 +219,8 @@ def _sweep(args, parser: argparse.ArgumentParser) -> int:
 def main(argv: list[str] | None = None) -> int:
     epilog = (f"losses: {', '.join(losses.names())}\n"
               f"datasets: {', '.join(DATASETS)}")
-    parser = argparse.ArgumentParser(prog="ganlib", description=__doc__, epilog=epilog,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="ganlib", description=__doc__, epilog=epilog,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("losses", help="list the registered losses")
     t = sub.add_parser("train", help="train one loss on one dataset", epilog=epilog,
@@ -153,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--checkpoint-every", type=int, default=1_000)
     t.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.pt up to --steps")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (without it, such an --out is refused)")
     w = sub.add_parser("sweep", help="run one shard of a grid of runs, or merge the shards",
                        description=(
                            "A grid is a JSON object whose list values are crossed, e.g. "
@@ -172,9 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "losses":
         print("\n".join(losses.names()))
         return 0
-    if args.command == "sweep":
-        return _sweep(args, w)
-    return _train(args, t)
+    try:
+        return _sweep(args, w) if args.command == "sweep" else _train(args, t)
+    except KeyboardInterrupt:  # while loading or checking, before any work
+        print(f"ganlib {args.command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -82,10 +82,30 @@ def on_colab() -> bool:
 
 
 def get_device(device: str | torch.device | None = None) -> torch.device:
-    """The device to run on: the one asked for, else CUDA when present, else CPU."""
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The device to run on: the one asked for, else CUDA when present, else CPU.
+
+    A device asked for is checked to exist on this machine (a tensor is made on it), so a
+    typo or a missing GPU is a clear ValueError before any work starts.
+    """
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from None
+    if device.type == "meta":
+        raise ValueError("device 'meta' holds no data and cannot train; use cpu or cuda")
+    try:
+        torch.zeros(1, device=device)
+    except Exception:  # not compiled in, no such index, no driver: all mean "not here"
+        have = "cpu" + (f", cuda:0..{torch.cuda.device_count() - 1}"
+                        if torch.cuda.is_available() else "")
+        raise ValueError(f"device {str(device)!r} is not available on this machine (it has: "
+                         f"{have}); choose one of those") from None
+    return device
+
+
+SEED_MAX = 2**32 - 1  # the largest seed NumPy's legacy generator (seeded below) accepts
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -87,7 +87,8 @@ def fit_many(objectives: Objective | Sequence[Objective], seeds: Sequence[int], 
     histories = [History(loss=o.name, path="vmap") for o in objectives]
     groups: dict[tuple, list[int]] = {}
     for k, o in enumerate(objectives):
-        key = (o.optimizer, lr or o.lr, betas or o.betas, o.n_critic)
+        key = (o.optimizer, o.lr if lr is None else lr, o.betas if betas is None else betas,
+               o.n_critic)
         groups.setdefault(key, []).append(k)
     if progress is None:
         progress = os.environ.get("GANLIB_PROGRESS", "1") != "0"

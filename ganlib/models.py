@@ -128,11 +128,13 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
 def pair(kind: str, *, z_dim: int | None = None, n_classes: int = 0, d_out: int = 1,
          batchnorm: bool = True) -> tuple[nn.Module, nn.Module]:
     """The standard (G, D) pair for ``kind`` = ``"2d"`` or ``"image"``, freshly initialised."""
+    if z_dim is not None and z_dim < 1:
+        raise ValueError(f"z_dim must be a positive integer, got {z_dim}")
     if kind == "2d":
-        return (MLPGenerator(z_dim or 2, n_classes=n_classes),
+        return (MLPGenerator(2 if z_dim is None else z_dim, n_classes=n_classes),
                 MLPDiscriminator(out_dim=d_out, n_classes=n_classes))
     if kind == "image":
-        G = ConvGenerator(z_dim or 62, n_classes=n_classes)
+        G = ConvGenerator(62 if z_dim is None else z_dim, n_classes=n_classes)
         D = ConvDiscriminator(d_out, n_classes=n_classes, batchnorm=batchnorm)
         init_weights(G)
         init_weights(D)

@@ -9,6 +9,7 @@ methods; everything else is one instance of this class.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,16 @@ import torch
 from torch import nn
 
 Scores = torch.Tensor
+OPTIMIZERS = ("adam", "rmsprop")
+
+
+def check_number(loss: str, name: str, value, *, positive: bool = False) -> None:
+    """Refuse a hyperparameter of ``loss`` that is not a finite number >= 0 (> 0 with
+    ``positive``), naming the parameter and the range it needs."""
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and (value > 0 if positive else value >= 0)):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{loss}: {name} must be a number {bound}, got {value!r}")
 
 
 @dataclass
@@ -65,6 +76,24 @@ class Objective:
         shown |= self.params
         return kv_table(f"objective `{self.name}`",
                         {k: v for k, v in shown.items() if v not in (None, False)})
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would train nothing or something else than asked."""
+        n = self.n_critic
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"{self.name}: n_critic must be an integer >= 1 (discriminator "
+                             f"steps per generator step), got {n!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"{self.name}: unknown optimizer {self.optimizer!r}: use one of "
+                             f"{OPTIMIZERS}")
+        check_number(self.name, "lr", self.lr)
+        if len(self.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1
+                                           for b in self.betas):
+            raise ValueError(f"{self.name}: betas must be two numbers in [0, 1), got "
+                             f"{self.betas!r}")
+        if self.clip is not None:  # a bound <= 0 would set every critic weight to one value
+            check_number(self.name, "clip", self.clip, positive=True)
+        check_number(self.name, "instance_noise", self.instance_noise)
 
     # --- the two steps the training loop calls -------------------------------------------
     def discriminator_step(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
@@ -132,7 +161,5 @@ class Objective:
                        betas: tuple[float, float] | None = None) -> torch.optim.Optimizer:
         lr = self.lr if lr is None else lr
         if self.optimizer == "adam":
-            return torch.optim.Adam(params, lr=lr, betas=betas or self.betas)
-        if self.optimizer == "rmsprop":
-            return torch.optim.RMSprop(params, lr=lr)
-        raise ValueError(f"unknown optimizer {self.optimizer!r}: use 'adam' or 'rmsprop'")
+            return torch.optim.Adam(params, lr=lr, betas=self.betas if betas is None else betas)
+        return torch.optim.RMSprop(params, lr=lr)

@@ -38,7 +38,7 @@ def sample_grid(images: torch.Tensor, nrow: int = 8, ax=None, title: str | None 
 
 def _frame_2d(ax, centers: np.ndarray, lim: float | None, title: str | None):
     """Square axes around the mode centres, without ticks (every 2-D scatter of the book)."""
-    lim = lim or float(np.abs(centers).max()) * 1.5
+    lim = float(np.abs(centers).max()) * 1.5 if lim is None else lim
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
@@ -210,7 +210,7 @@ def critic_2d(D, mixture: Mixture, ax=None, samples: torch.Tensor | None = None,
     the mixture's mode centres (red crosses) and, optionally, generated points (white)."""
     ax = _ax(ax)
     c = mixture.centers.cpu().numpy()
-    lim = lim or float(np.abs(c).max()) * 1.5
+    lim = float(np.abs(c).max()) * 1.5 if lim is None else lim
     axis = torch.linspace(-lim, lim, n)
     X, Y = torch.meshgrid(axis, axis, indexing="xy")
     device = next(D.parameters()).device

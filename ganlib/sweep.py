@@ -8,14 +8,17 @@ A grid is a JSON object whose list values are crossed, for example::
 ``python -m ganlib sweep --grid GRID.json --shard i/n --out DIR`` runs cells ``i, i+n,
 i+2n, ...`` (0 <= i < n), so n GPUs, or the n tasks of a cluster array job (SLURM's
 ``--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT``), split one grid with no code
-change. Each finished cell is appended to ``DIR/shard-i-of-n.csv`` at once; a rerun skips
-the cells already present in any CSV under DIR, so an interrupted shard resumes.
+change. Every value of every cell is checked, and Fashion-MNIST loaded, before the first
+cell runs; repeated values count once. Each finished cell is appended to
+``DIR/shard-i-of-n.csv`` at once (:mod:`ganlib.shards`: rows written whole, a row cut off
+by a crash never read as a result, a lock per cell so that two processes on one DIR never
+train a cell twice), and a rerun skips exactly the cells that a complete row under DIR
+holds (every key of ``KEYS``, ``n_eval`` included).
 ``python -m ganlib sweep --merge DIR --to results.csv`` merges the shards.
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import math
@@ -25,40 +28,81 @@ from pathlib import Path
 import numpy as np
 
 from ganlib import config, data, experiments, train
+from ganlib.shards import (  # noqa: F401 (merge, read_rows: the sweep's interface too)
+    FIELDS,
+    KEYS,
+    METRICS_2D,
+    METRICS_IMAGE,
+    append,
+    cell_key,
+    cell_lock,
+    done_keys,
+    merge,
+    read_rows,
+    scan,
+)
 
 DATASETS = ("ring8", "grid25", "fashion-mnist")
-DEFAULTS = {"steps": 2_000, "batch": 256, "lr": None}
-KEYS = ("loss", "data", "seed", "steps", "batch", "lr")
-METRICS_2D = ("modes", "total_modes", "high_quality", "kl", "w2")
-METRICS_IMAGE = ("fd", "fd_floor", "precision", "recall", "class_coverage", "class_kl")
-# every CSV has all columns, so 2-D and image cells, and diverged runs, share one header
-FIELDS = KEYS + METRICS_2D + METRICS_IMAGE + ("diverged", "seconds", "device")
+DEFAULTS = {"steps": 2_000, "batch": 256, "lr": None, "n_eval": 10_000}
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check(key: str, value):
+    """``value`` of grid key ``key``, normalised (lr as a float), or a ValueError."""
+    from ganlib import losses
+
+    if key == "loss" and value not in losses.names():
+        raise ValueError(f"unknown loss {value!r}; known losses: {', '.join(losses.names())}")
+    if key == "data" and value not in DATASETS:
+        raise ValueError(f"unknown data {value!r}: use one of {DATASETS}")
+    if key == "seed" and not (_is_int(value) and 0 <= value <= config.SEED_MAX):
+        raise ValueError(f"seed must be an integer in 0..{config.SEED_MAX}, got {value!r}")
+    if key in ("steps", "batch", "n_eval") and not (_is_int(value) and value >= 1):
+        raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+    if key == "lr":
+        if value is None:
+            return None
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value) and value >= 0):
+            raise ValueError(f"lr must be a number >= 0 (or null for each loss's default), "
+                             f"got {value!r}")
+        return float(value)
+    return value
 
 
 def expand(grid: dict) -> list[dict]:
-    """All cells of ``grid`` (list values crossed, in key order), with defaults filled in."""
-    from ganlib import losses
+    """All cells of ``grid`` (list values crossed, in key order), with defaults filled in.
 
-    unknown = set(grid) - set(KEYS) - {"n_eval"}
+    Every value is checked (a ValueError names the first bad one) and repeated values of a
+    key count once, so no cell appears twice.
+    """
+    if not isinstance(grid, dict):
+        raise ValueError(f"a grid is a JSON object such as {{\"loss\": [\"hinge\"], \"data\": "
+                         f"\"ring8\", \"seed\": [0, 1]}}, got a {type(grid).__name__}")
+    unknown = set(grid) - set(KEYS)
     if unknown:
-        raise ValueError(f"unknown grid keys {sorted(unknown)}: use {KEYS} (and n_eval)")
-    grid = {**DEFAULTS, **grid}
+        raise ValueError(f"unknown grid keys {sorted(unknown)}: use {KEYS}")
     for key in ("loss", "data", "seed"):
         if key not in grid:
             raise ValueError(f"the grid needs {key!r}")
-    axes = {k: v if isinstance(v, list) else [v] for k, v in grid.items()}
-    for name in axes["loss"]:
-        if name not in losses.names():
-            raise ValueError(f"unknown loss {name!r}; known losses: {', '.join(losses.names())}")
-    for d in axes["data"]:
-        if d not in DATASETS:
-            raise ValueError(f"unknown data {d!r}: use one of {DATASETS}")
+    grid = {**DEFAULTS, **grid}
+    axes = {}
+    for key in KEYS:
+        values = grid[key] if isinstance(grid[key], list) else [grid[key]]
+        if not values:
+            raise ValueError(f"grid key {key!r} has an empty list")
+        axes[key] = list(dict.fromkeys(_check(key, v) for v in values))  # drops repeats
     return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
 
 
-def cell_key(cell: dict) -> str:
-    """The identity of a cell; the same for a grid cell and its CSV row (where None is "")."""
-    return "|".join(f"{k}={'' if cell.get(k) is None else cell[k]}" for k in KEYS)
+def check_data(cells: list[dict]) -> None:
+    """Load the datasets that ``cells`` train on, so a missing or corrupt file is found
+    before the first cell runs (the generated mixtures need nothing)."""
+    if any(c["data"] == "fashion-mnist" for c in cells):
+        data.fashion_mnist("train")
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -72,30 +116,17 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def done_keys(out: Path) -> set[str]:
-    return {cell_key(row) for row in read_rows(out)}
-
-
-def read_rows(out: Path) -> list[dict]:
-    """Every row of every CSV under ``out`` (or of the CSV ``out``), values as strings."""
-    files = [out] if out.is_file() else sorted(out.glob("*.csv")) if out.exists() else []
-    rows = []
-    for f in files:
-        with f.open(newline="") as fh:
-            rows += list(csv.DictReader(fh))
-    return rows
-
-
 def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
     """Train one cell and score it; returns its CSV row."""
     device = config.get_device(device)
     kind = "image" if cell["data"] == "fashion-mnist" else "2d"
+    n_eval = cell.get("n_eval", DEFAULTS["n_eval"])
     profile = config.Profile(
         "sweep", steps_2d=cell["steps"], batch_2d=cell["batch"], steps_image=cell["steps"],
-        batch_image=cell["batch"], n_eval_2d=cell.get("n_eval", 10_000),
-        n_eval_image=cell.get("n_eval", 10_000), seeds=1)
-    fit_kw = {"lr": cell["lr"]} if cell.get("lr") else {}
+        batch_image=cell["batch"], n_eval_2d=n_eval, n_eval_image=n_eval, seeds=1)
+    fit_kw = {} if cell.get("lr") is None else {"lr": cell["lr"]}  # lr 0 is a learning rate
     row = {k: cell.get(k) for k in FIELDS}
+    row["n_eval"] = n_eval
     t0 = time.perf_counter()
     try:
         if kind == "2d":
@@ -107,7 +138,7 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
             row.update({k: getattr(run.metrics, k) for k in METRICS_2D})
             if samples_dir is not None:
                 samples_dir.mkdir(parents=True, exist_ok=True)
-                name = cell_key(cell).replace("|", "_").replace("=", "-") + ".npy"
+                name = cell_key(row).replace("|", "_").replace("=", "-") + ".npy"
                 np.save(samples_dir / name, run.samples[:1000].numpy().astype(np.float16))
         else:
             from ganlib.evaluator import evaluate
@@ -130,56 +161,32 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
 
 def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=None,
         log=print) -> Path:
-    """Run this shard's cells that no CSV under ``out`` holds yet; return the shard's CSV."""
+    """Run this shard's cells that no complete row under ``out`` holds yet; return the
+    shard's CSV. The grid, the device and the datasets are checked before any cell runs."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     i, n = shard
-    path = out / f"shard-{i}-of-{n}.csv"
-    done = done_keys(out)
     mine = expand(grid)[i::n]
+    device = config.get_device(device)
+    check_data(mine)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"shard-{i}-of-{n}.csv"
+    rows, bad = scan(out)
+    done = {cell_key(r) for r in rows}
     todo = [c for c in mine if cell_key(c) not in done]
     log(f"shard {i}/{n}: {len(todo)} cells to run, {len(mine) - len(todo)} already done")
-    _upgrade_header(path)
+    if bad:
+        log(f"{bad} incomplete rows under {out} (cut off by a crash, or from an older ganlib "
+            "without n_eval) are ignored; their cells run again")
     for cell in todo:
-        row = run_cell(cell, device, samples_dir=out / "samples")
-        new = not path.exists()
-        with path.open("a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=FIELDS)
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-        log(f"{cell_key(cell)}: {row['seconds']} s")
+        key = cell_key(cell)
+        with cell_lock(out, key) as held:
+            if not held or key in done_keys(out):
+                log(f"{key}: skipped, another process is running it or has finished it")
+                continue
+            row = run_cell(cell, device, samples_dir=out / "samples")
+            append(path, row, log)
+        log(f"{key}: {row['seconds']} s")
     return path
-
-
-def _upgrade_header(path: Path) -> None:
-    """Rewrite a shard CSV written with other columns (an older ganlib) under ``FIELDS``."""
-    if not path.exists():
-        return
-    with path.open(newline="") as fh:
-        header = next(csv.reader(fh), None)
-    if header is not None and tuple(header) != FIELDS:
-        rows = read_rows(path)
-        with path.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-
-
-def merge(out: str | Path, dest: str | Path) -> Path:
-    """Merge every shard CSV under ``out`` into ``dest`` (one row per cell, sorted)."""
-    rows = {cell_key(r): r for r in read_rows(Path(out))}
-    fields = sorted({k for r in rows.values() for k in r}, key=_field_order)
-    dest = Path(dest)
-    with dest.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows[k] for k in sorted(rows))
-    return dest
-
-
-def _field_order(name: str):
-    return FIELDS.index(name) if name in FIELDS else len(FIELDS)
 
 
 def summarise(rows: list[dict], metric: str, by=("loss", "data")) -> dict:
@@ -210,4 +217,19 @@ def rank_with_ties(summary: dict, higher_is_better: bool) -> dict:
 
 
 def load_grid(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text())
+    """The grid in the JSON file ``path``; a ValueError says what is wrong with the file."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; give the grid's JSON file")
+    if not path.is_file():
+        raise ValueError(f"{path}: no such grid file")
+    try:
+        grid = json.loads(path.read_bytes())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON: {e.msg} at line {e.lineno}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not valid JSON: it is not text") from None
+    if not isinstance(grid, dict):
+        raise ValueError(f"{path} holds a JSON {type(grid).__name__}, not an object; a grid "
+                         'looks like {"loss": ["hinge"], "data": "ring8", "seed": [0, 1]}')
+    return grid

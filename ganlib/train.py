@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import time
 import warnings
 from collections.abc import Callable
@@ -88,7 +89,7 @@ def generate(G: nn.Module, n: int, z_dim: int | None = None, y: torch.Tensor | N
     The inputs are ``z`` when given, else drawn per batch by ``latent(m, z_dim, device)``
     (an objective's ``latent``, e.g. InfoGAN's noise and codes), else z ~ N(0, I).
     """
-    z_dim = z_dim or G.z_dim
+    z_dim = G.z_dim if z_dim is None else z_dim
     draw = latent or (lambda m, d, dev: torch.randn(m, d, device=dev))
     device = next(G.parameters()).device
     was_training = G.training
@@ -182,8 +183,10 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     fixed_y = (torch.arange(n_fixed, device=device) % G.n_classes) if conditional else None
 
     history, start = History(loss=objective.name), 0
+    run = run_record(data, batch_size)
     if resume is not None:
-        start, history = load_checkpoint(resume, G, D, objective, opt_d, opt_g)
+        start, history = load_checkpoint(resume, G, D, objective, opt_d, opt_g, run=run,
+                                         steps=steps)
     for opt in (opt_d, opt_g):  # the same optimiser maths in both paths on CUDA
         _set_capturable(opt, device.type == "cuda")
 
@@ -275,7 +278,7 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
                 if buffer:  # only checkpoint states whose statistics passed the NaN guard
                     _flush(buffer, keys, history, step, G, D, objective.name)
                     buffer = []
-                save_checkpoint(checkpoint, step, G, D, objective, opt_d, opt_g, history)
+                save_checkpoint(checkpoint, step, G, D, objective, opt_d, opt_g, history, run)
     D.requires_grad_(True)
     if bar is not None:
         bar.close()
@@ -357,10 +360,12 @@ def _flush(buffer: list[torch.Tensor], keys: list[str], history: History, step: 
 
 
 def save_checkpoint(path, step: int, G, D, objective: Objective, opt_d, opt_g,
-                    history: History) -> None:
-    """Write everything needed to resume exactly: models, optimisers, RNG, objective state."""
+                    history: History, run: dict | None = None) -> None:
+    """Write everything needed to resume exactly: models, optimisers, RNG, objective state,
+    and ``run`` (the data's name and the batch size, which a resumed run must share)."""
     state = {
         "format": CHECKPOINT_FORMAT, "loss": objective.name, "step": step,
+        "run": dict(run or {}),
         "arch": _archs(G, D, objective),
         "G": G.state_dict(), "D": D.state_dict(),
         "extra": {k: m.state_dict() for k, m in objective.extra_modules().items()},
@@ -377,12 +382,66 @@ def save_checkpoint(path, step: int, G, D, objective: Objective, opt_d, opt_g,
     tmp.replace(path)  # never leave a half-written checkpoint behind
 
 
-def load_checkpoint(path, G, D, objective: Objective, opt_d=None, opt_g=None):
-    """Load a checkpoint written by ``fit``; refuse one from another loss, net or format."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: checkpoint format {state.get('format')} is not "
+_KEYS = ("loss", "step", "arch", "G", "D", "extra", "objective", "opt_d", "opt_g", "rng_cpu",
+         "rng_cuda", "history")
+
+
+def read_checkpoint(path) -> dict:
+    """The contents of a checkpoint written by ``fit``, loaded with ``weights_only=True``;
+    a ValueError naming the file for anything else (empty, truncated, a directory, random
+    bytes, a pickle of Python objects, another format)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a checkpoint file")
+    if not path.exists():
+        raise ValueError(f"{path}: no such checkpoint")
+    try:
+        with warnings.catch_warnings():  # the unpickler warns about files it then refuses
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # whatever the bytes are, they are not a checkpoint of ours
+        why = ("an empty file" if path.stat().st_size == 0 else
+               "it holds Python objects, or bytes that are not a PyTorch file"
+               if isinstance(e, pickle.UnpicklingError) else "truncated or corrupt")
+        raise ValueError(f"{path} is not a readable ganlib checkpoint ({why}); delete it or "
+                         "point to another checkpoint") from None
+    if not isinstance(state, dict) or state.get("format") is None:
+        raise ValueError(f"{path} is a PyTorch file but not a ganlib checkpoint")
+    if state["format"] != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: checkpoint format {state['format']} is not "
                          f"{CHECKPOINT_FORMAT}; it was written by another ganlib version")
+    missing = [k for k in _KEYS if k not in state]
+    if missing:
+        raise ValueError(f"{path} is not a complete ganlib checkpoint (no {', '.join(missing)})")
+    return state
+
+
+def run_record(data, batch_size: int) -> dict:
+    """What a resumed run must share with its checkpoint besides the networks."""
+    return {"data": getattr(data, "name", type(data).__name__), "batch_size": batch_size}
+
+
+def check_resume(path, state: dict, run: dict, steps: int | None = None) -> None:
+    """Refuse to continue checkpoint ``state`` (from ``read_checkpoint(path)``) with another
+    ``run`` record (data, batch size) or up to fewer ``steps`` than it has trained."""
+    for key, value in run.items():
+        recorded = state.get("run", {}).get(key)
+        if recorded is not None and recorded != value:
+            what = key.replace("_", " ")
+            raise ValueError(f"{path}: the checkpoint was trained with {what} {recorded}, not "
+                             f"{value}; resume with the same {what}")
+    if steps is not None and state["step"] > steps:
+        raise ValueError(f"{path}: the checkpoint is at step {state['step']}, beyond the "
+                         f"{steps} steps asked for; ask for {state['step']} steps or more")
+
+
+def load_checkpoint(path, G, D, objective: Objective, opt_d=None, opt_g=None,
+                    run: dict | None = None, steps: int | None = None):
+    """Load a checkpoint written by ``fit``; refuse one from another loss, net or format, one
+    holding non-finite weights, and (see ``check_resume``) one recording another ``run`` or
+    more than ``steps`` steps."""
+    state = read_checkpoint(path)
+    check_resume(path, state, run or {}, steps)
     if state["loss"] != objective.name:
         raise ValueError(f"{path}: checkpoint is for loss {state['loss']!r}, "
                          f"not {objective.name!r}")
@@ -390,6 +449,11 @@ def load_checkpoint(path, G, D, objective: Objective, opt_d=None, opt_g=None):
         if state["arch"].get(name) != shapes:
             raise ValueError(f"{path}: the {name} in the checkpoint has another architecture "
                              "(parameter names or shapes differ); build the same networks")
+    weights = [state["G"], state["D"], *state["extra"].values()]
+    if not all(torch.isfinite(t).all() for w in weights for t in w.values()
+               if t.is_floating_point()):
+        raise ValueError(f"{path} holds non-finite weights (the run diverged before it was "
+                         "saved); resume from an earlier checkpoint or train anew")
     G.load_state_dict(state["G"])
     D.load_state_dict(state["D"])
     for k, m in objective.extra_modules().items():

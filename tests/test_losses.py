@@ -30,6 +30,33 @@ def test_registry_is_in_chapter_order():
                               "r1"]
 
 
+@pytest.mark.parametrize("name, params, message", [
+    ("wgan", {"n_critic": 0}, "n_critic must be an integer >= 1"),
+    ("hinge", {"n_critic": 1.5}, "n_critic must be an integer >= 1"),
+    ("wgan", {"clip": -0.01}, "clip must be a number > 0"),
+    ("wgan", {"clip": 0}, "clip must be a number > 0"),
+    ("wgan-gp", {"lam": -10}, "lam must be a number >= 0"),
+    ("dragan", {"lam": -1}, "lam must be"), ("dragan", {"c": 0}, "c must be a number > 0"),
+    ("r1", {"gamma": -1}, "gamma must be"), ("ebgan", {"margin": 0}, "margin must be"),
+    ("ebgan", {"pt_weight": -0.1}, "pt_weight must be"),
+    ("began", {"lambda_k": -1e-3}, "lambda_k must be"),
+    ("infogan", {"lambda_cont": -1}, "lambda_cont must be"),
+    ("nonsaturating", {"lr": -2e-4}, "lr must be"), ("minimax", {"lr": math.inf}, "lr must be"),
+    ("lsgan", {"instance_noise": -0.1}, "instance_noise must be"),
+    ("hinge", {"betas": (0.5, 1.0)}, "betas must be two numbers in"),
+    ("hinge", {"optimizer": "sgd"}, "unknown optimizer 'sgd'"),
+    ("cgan", {"n_critic": 0}, "n_critic must be"),
+])
+def test_loss_parameters_are_checked_where_they_are_given(name, params, message):
+    with pytest.raises(ValueError, match=message):
+        losses.get(name, **params)
+
+
+def test_zero_is_a_valid_weight_and_learning_rate():
+    assert losses.get("wgan-gp", lam=0).params["lambda"] == 0
+    assert losses.get("nonsaturating", lr=0).lr == 0
+
+
 def test_paper_defaults_live_in_the_objectives():
     w = losses.get("wgan")
     assert (w.clip, w.n_critic, w.optimizer, w.lr) == (0.01, 5, "rmsprop", 5e-5)

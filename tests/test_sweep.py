@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy import stats
 
 from ganlib import sweep
@@ -75,13 +76,21 @@ def test_shards_split_the_grid_resume_and_merge_to_the_unsharded_result(tmp_path
 
 def test_an_older_shard_csv_is_rewritten_under_the_current_columns(tmp_path):
     old = tmp_path / "shard-0-of-1.csv"
-    old.write_text("loss,data,seed,steps,batch,lr,modes\nhinge,ring8,0,4,32,,7\n")
+    # fewer metric columns; the second row has no n_eval, so no cell can claim it
+    old.write_text("loss,data,seed,steps,batch,lr,n_eval,modes,diverged,seconds,device\n"
+                   "hinge,ring8,0,4,32,,256,7,0,1.5,cpu\n")
+    with old.open("a") as fh:
+        fh.write("nonsaturating,ring8,0,4,32,,,7,0,1.5,cpu\n")
+    logs = []
     sweep.run({**TINY, "loss": "nonsaturating", "seed": 0}, tmp_path, device="cpu",
-              log=lambda *_: None)
+              log=logs.append)
+    assert "1 incomplete rows" in logs[1]
     rows = sweep.read_rows(old)
     assert [r["loss"] for r in rows] == ["hinge", "nonsaturating"]
     assert rows[0]["modes"] == "7" and rows[0]["fd"] == ""
-    assert rows[1]["modes"] != "" and rows[1]["device"] == "cpu"
+    assert rows[1]["modes"] != "" and rows[1]["device"] == "cpu" and rows[1]["n_eval"] == "256"
+    with old.open(newline="") as fh:
+        assert tuple(next(csv.reader(fh))) == sweep.FIELDS
 
 
 def test_summarise_matches_a_t_interval_and_skips_diverged_runs():
@@ -119,7 +128,7 @@ def test_command_line_runs_shards_and_merges(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["sweep"], "either --grid"),
     (["sweep", "--grid", "g.json", "--merge", "d"], "either --grid"),
-    (["sweep", "--grid", "missing.json"], "no such file"),
+    (["sweep", "--grid", "missing.json"], "no such grid file"),
     (["sweep", "--grid", "GRID", "--shard", "2/2"], "need 0 <= i < n"),
     (["sweep", "--grid", "BAD"], "not valid JSON"),
     (["sweep", "--merge", "nowhere", "--to", "x.csv"], "no shard CSVs"),
@@ -133,3 +142,131 @@ def test_command_line_errors_are_argparse_errors(tmp_path, monkeypatch, capsys, 
         main(argv)
     assert e.value.code == 2
     assert message in capsys.readouterr().err
+
+
+# --- no silent wrong result, no lost work ---------------------------------------------------
+
+ONE = {"loss": "nonsaturating", "data": "ring8", "seed": 0, "steps": 2, "batch": 16,
+       "n_eval": 64}
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"steps": 0}, "steps must be an integer >= 1"), ({"batch": 0}, "batch must be"),
+    ({"steps": 2.5}, "steps must be an integer"), ({"lr": "fast"}, "lr must be a number >= 0"),
+    ({"lr": -1e-4}, "lr must be"), ({"lr": float("nan")}, "lr must be"),
+    ({"seed": -1}, "seed must be an integer in 0..4294967295"), ({"seed": 2**32}, "seed must"),
+    ({"seed": True}, "seed must"), ({"n_eval": 0}, "n_eval must be"),
+    ({"seed": []}, "'seed' has an empty list"),
+])
+def test_every_value_of_every_cell_is_checked_before_the_first_cell_runs(tmp_path, bad,
+                                                                         message):
+    grid = {**ONE, **{k: [ONE.get(k, 0), v] for k, v in bad.items() if v != []}}
+    if bad.get("seed") == []:
+        grid["seed"] = []
+    with pytest.raises(ValueError, match=message):
+        sweep.run(grid, tmp_path / "out", device="cpu", log=lambda *_: None)
+    assert not (tmp_path / "out").exists()  # the good first cell did not run either
+    with pytest.raises(ValueError, match="a grid is a JSON object"):
+        sweep.expand([ONE])
+
+
+def test_a_missing_dataset_is_found_before_the_first_cell(tmp_path, monkeypatch):
+    from ganlib import data
+
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "none")
+    monkeypatch.delenv("GANLIB_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="Fashion-MNIST"):
+        sweep.run({**ONE, "data": ["ring8", "fashion-mnist"]}, tmp_path / "out", device="cpu")
+    assert not (tmp_path / "out").exists()
+
+
+def test_lr_zero_is_a_learning_rate_not_the_default(tmp_path, monkeypatch):
+    from ganlib import train
+
+    seen, fit = [], train.fit
+
+    def spy(G, D, *args, **kw):
+        before = [p.detach().clone() for p in G.parameters()]
+        history = fit(G, D, *args, **kw)
+        seen.append((kw.get("lr"), all(torch.equal(a, b) for a, b in zip(before,
+                                                                           G.parameters()))))
+        return history
+
+    monkeypatch.setattr(train, "fit", spy)
+    sweep.run({**ONE, "lr": [0, 0.0, None]}, tmp_path, device="cpu", log=lambda *_: None)
+    assert seen == [(0.0, True), (None, False)]  # 0 and 0.0 are one cell; G learns only at None
+    assert sorted(r["lr"] for r in sweep.read_rows(tmp_path)) == ["", "0.0"]
+
+
+def test_repeated_grid_values_are_one_cell_and_n_eval_is_part_of_the_key(tmp_path):
+    assert len(sweep.expand({**ONE, "seed": [0, 0, 1], "loss": ["hinge", "hinge"]})) == 2
+    logs = []
+    sweep.run(ONE, tmp_path, device="cpu", log=logs.append)
+    sweep.run({**ONE, "n_eval": 128}, tmp_path, device="cpu", log=logs.append)
+    assert logs[0].endswith("1 cells to run, 0 already done")
+    assert "shard 0/1: 1 cells to run, 0 already done" in logs  # the second n_eval runs
+    assert sorted(r["n_eval"] for r in sweep.read_rows(tmp_path)) == ["128", "64"]
+
+
+def test_a_row_cut_off_by_a_crash_is_never_a_result_and_its_cell_reruns(tmp_path):
+    grid = {**ONE, "seed": [0, 1]}
+    path = sweep.run(grid, tmp_path, device="cpu", log=lambda *_: None)
+    whole = path.read_bytes()
+    full = {r["seed"]: r for r in sweep.read_rows(path)}
+    path.write_bytes(whole[:-12])  # the last row lost its last fields and its newline
+    assert [r["seed"] for r in sweep.read_rows(tmp_path)] == ["0"]
+    assert len(sweep.read_rows(sweep.merge(tmp_path, tmp_path / "m.csv"))) == 1
+    logs = []
+    sweep.run(grid, tmp_path, device="cpu", log=logs.append)
+    assert logs[0].endswith("1 cells to run, 1 already done")
+    assert any("dropped a row cut off" in m for m in logs)
+    lines = path.read_bytes().split(b"\r\n")
+    assert len(lines) == 4 and lines[-1] == b""  # no line continues the broken one
+    again = {r["seed"]: r for r in sweep.read_rows(path)}
+    for r in (*full.values(), *again.values()):
+        r.pop("seconds")
+    assert again == full  # the rerun cell's numbers, whole
+
+
+def test_a_row_with_a_missing_or_unparsable_field_is_not_a_result(tmp_path):
+    path = sweep.run(ONE, tmp_path, device="cpu", log=lambda *_: None)
+    header, row = path.read_text().splitlines()
+    bad = [row.rsplit(",", 3)[0] + "\n",  # fields missing, newline present
+           row.replace(",0,", ",x,", 1) + "\n",  # a number that does not parse
+           row + ",extra\n"]  # more fields than the header
+    for line in bad:
+        path.write_text(header + "\n" + line)
+        assert sweep.read_rows(tmp_path) == []
+
+
+def test_an_empty_shard_file_gets_its_header(tmp_path):
+    (tmp_path / "shard-0-of-1.csv").write_bytes(b"")
+    path = sweep.run(ONE, tmp_path, device="cpu", log=lambda *_: None)
+    with path.open(newline="") as fh:
+        assert tuple(next(csv.reader(fh))) == sweep.FIELDS
+    assert [r["loss"] for r in sweep.read_rows(path)] == ["nonsaturating"]
+
+
+def test_two_processes_on_one_shard_train_each_cell_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    calls, run_cell = [], sweep.run_cell
+
+    def slow(cell, *args, **kw):
+        calls.append(sweep.cell_key(cell))
+        time.sleep(0.3)  # long enough for the other runner to reach the same cell
+        return run_cell(cell, *args, **kw)
+
+    monkeypatch.setattr(sweep, "run_cell", slow)
+    grid = {**ONE, "seed": [0, 1, 2]}
+    runners = [threading.Thread(target=sweep.run, args=(grid, tmp_path),
+                                kwargs={"device": "cpu", "log": lambda *_: None})
+               for _ in range(2)]
+    for t in runners:
+        t.start()
+    for t in runners:
+        t.join()
+    assert sorted(calls) == sorted(sweep.cell_key(c) for c in sweep.expand(grid))
+    assert sorted(r["seed"] for r in sweep.read_rows(tmp_path)) == ["0", "1", "2"]
+    assert not list(tmp_path.glob(".cell-*.lock"))

@@ -7,11 +7,12 @@ import torch
 from ganlib import data, experiments, losses, models, train
 
 
-def run(steps=40, seed=0, **kw):
+def run(steps=40, seed=0, batch_size=64, **kw):
     torch.manual_seed(seed)
     G, D = models.pair("2d")
-    h = train.fit(G, D, losses.get("nonsaturating"), data.ring8(), steps=steps, batch_size=64,
-                  seed=seed, log_every=10, sample_every=20, progress=False, **kw)
+    h = train.fit(G, D, losses.get("nonsaturating"), data.ring8(), steps=steps,
+                  batch_size=batch_size, seed=seed, log_every=10, sample_every=20,
+                  progress=False, **kw)
     return G, D, h
 
 
@@ -68,6 +69,36 @@ def test_checkpoint_from_another_loss_or_net_is_refused(tmp_path):
     G2 = models.MLPGenerator(hidden=64)
     with pytest.raises(ValueError, match="architecture"):
         train.load_checkpoint(ck, G2, D, losses.get("nonsaturating"))
+
+
+def test_resume_refuses_other_data_another_batch_fewer_steps_and_non_finite_weights(tmp_path):
+    ck = tmp_path / "ck.pt"
+    run(steps=20, checkpoint=ck)
+    with pytest.raises(ValueError, match="trained with data ring8, not grid25"):
+        G, D = models.pair("2d")
+        train.fit(G, D, losses.get("nonsaturating"), data.grid25(), steps=40, batch_size=64,
+                  resume=ck, progress=False)
+    with pytest.raises(ValueError, match="trained with batch size 64, not 32"):
+        run(steps=40, resume=ck, batch_size=32)
+    with pytest.raises(ValueError, match="at step 20, beyond the 10 steps"):
+        run(steps=10, resume=ck)
+    state = torch.load(ck, weights_only=True)
+    state["D"]["head.weight"][0] = float("inf")
+    torch.save(state, ck)
+    with pytest.raises(ValueError, match="non-finite weights"):
+        run(steps=40, resume=ck)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "an empty file"), (b"PK\x03\x04 not really a zip", "truncated or corrupt"),
+    (None, "is a directory"),
+])
+def test_an_unreadable_checkpoint_is_a_value_error_naming_the_file(tmp_path, content, message):
+    ck = tmp_path / "ck.pt"
+    ck.mkdir() if content is None else ck.write_bytes(content)
+    with pytest.raises(ValueError, match=message) as e:
+        train.read_checkpoint(ck)
+    assert str(ck) in str(e.value) and "weights_only" not in str(e.value)
 
 
 def test_bad_arguments():

@@ -34,7 +34,7 @@ from ganlib.losses import (
 )
 from ganlib.losses._common import validation
 from ganlib.losses._nets import autoencoder
-from ganlib.objective import Objective
+from ganlib.objective import Objective, check_number
 
 _REGISTRY: dict[str, Callable[..., Objective]] = {}
 
@@ -131,6 +131,7 @@ def _ragan(form: str = "standard", **opt) -> Objective:
 @register("r1")
 def _r1(gamma: float = 10.0, r2: bool = False, **opt) -> Objective:
     """The non-saturating loss with R1 (Mescheder et al. 2018), or R2 with ``r2=True``."""
+    check_number("r1", "gamma", gamma)
     penalty = partial(penalties.r2 if r2 else penalties.r1, gamma=gamma)
     return Objective("r1", nonsaturating.d_loss, lambda fake, real: nonsaturating.g_loss(fake),
                      penalty=penalty, params={"gamma": gamma, "r2": r2}, **opt)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ganlib.losses._common import check_scores, reduce
-from ganlib.objective import Objective
+from ganlib.objective import Objective, check_number
 
 
 def reconstruction_loss(x: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
@@ -116,5 +116,6 @@ def objective(gamma: float = 0.5, lambda_k: float = 0.001, **opt) -> BEGANObject
     """BEGAN with diversity ratio ``gamma`` and controller gain ``lambda_k`` (k starts at 0)."""
     if not 0 < gamma <= 1:
         raise ValueError(f"BEGAN's gamma is a ratio of losses in (0, 1], got {gamma}")
+    check_number("began", "lambda_k", lambda_k)
     return BEGANObjective("began", d_loss, g_loss, gamma=gamma, lambda_k=lambda_k,
                           params={"gamma": gamma, "lambda_k": lambda_k}, **opt)

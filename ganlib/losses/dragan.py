@@ -25,7 +25,7 @@ from functools import partial
 
 from ganlib import penalties
 from ganlib.losses import nonsaturating
-from ganlib.objective import Objective
+from ganlib.objective import Objective, check_number
 
 d_loss = nonsaturating.d_loss
 g_loss = nonsaturating.g_loss
@@ -37,6 +37,9 @@ def objective(lam: float = 10.0, k: float = 1.0, perturbation: str = "gaussian",
     if perturbation not in ("gaussian", "uniform"):
         raise ValueError(f"unknown DRAGAN perturbation {perturbation!r}: use 'gaussian' (the "
                          "paper) or 'uniform' (the original code)")
+    check_number("dragan", "lam", lam)
+    check_number("dragan", "k", k)
+    check_number("dragan", "c", c, positive=True)
     return Objective("dragan", d_loss, lambda fake, real: g_loss(fake),
                      penalty=partial(penalties.dragan, weight=lam, k=k,
                                      perturbation=perturbation, c=c),

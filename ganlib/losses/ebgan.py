@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlib.losses._common import check_scores, reduce
-from ganlib.objective import Objective
+from ganlib.objective import Objective, check_number
 
 # Keeps a code of norm zero from dividing by zero in the cosine similarities.
 _COS_EPS = 1e-8
@@ -100,5 +100,7 @@ class EBGANObjective(Objective):
 
 def objective(margin: float = 1.0, pt_weight: float = 0.1, **opt) -> EBGANObjective:
     """EBGAN-PT with margin ``margin`` and pull-away weight ``pt_weight`` (0 turns it off)."""
+    check_number("ebgan", "margin", margin, positive=True)
+    check_number("ebgan", "pt_weight", pt_weight)
     return EBGANObjective("ebgan", d_loss, g_loss, margin=margin, pt_weight=pt_weight,
                           params={"margin": margin, "pt_weight": pt_weight}, **opt)

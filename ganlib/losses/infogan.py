@@ -37,7 +37,7 @@ from torch import nn
 from ganlib.losses import nonsaturating
 from ganlib.losses._common import check_class_logits, check_scores, reduce
 from ganlib.losses._nets import q_head
-from ganlib.objective import Objective
+from ganlib.objective import Objective, check_number
 
 NOISE_DIM = {"2d": 2, "image": 62}
 CODES = {"2d": (8, 1), "image": (10, 2)}  # (categories K, continuous dimensions m)
@@ -87,6 +87,7 @@ class InfoGANObjective(Objective):
     _z: torch.Tensor | None = field(default=None, repr=False)  # the last latent batch drawn
 
     def __post_init__(self):
+        super().__post_init__()
         if self.q is None:
             self.q = q_head(self.features, self.n_categories + self.n_continuous)
 
@@ -170,6 +171,8 @@ def objective(kind: str = "2d", n_categories: int | None = None,
     m = m_default if n_continuous is None else n_continuous
     if k < 2 or m < 0:
         raise ValueError(f"InfoGAN needs >= 2 categories and >= 0 continuous codes, got {k}, {m}")
+    check_number("infogan", "lambda_cat", lambda_cat)
+    check_number("infogan", "lambda_cont", lambda_cont)
     obj = InfoGANObjective("infogan", nonsaturating.d_loss, nonsaturating.g_loss,
                            noise_dim=NOISE_DIM[kind], n_categories=k, n_continuous=m,
                            lambda_cat=lambda_cat, lambda_cont=lambda_cont,

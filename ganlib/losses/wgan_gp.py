@@ -20,7 +20,7 @@ from functools import partial
 
 from ganlib import penalties
 from ganlib.losses import wgan
-from ganlib.objective import Objective
+from ganlib.objective import Objective, check_number
 
 d_loss = wgan.d_loss
 g_loss = wgan.g_loss
@@ -28,6 +28,7 @@ g_loss = wgan.g_loss
 
 def objective(lam: float = 10.0, one_sided: bool = False, **opt) -> Objective:
     """WGAN-GP with the paper's defaults; ``one_sided`` penalises only norms above 1."""
+    check_number("wgan-gp", "lam", lam)
     opt = {"n_critic": 5, "lr": 1e-4, "betas": (0.0, 0.9), **opt}
     return Objective("wgan-gp", d_loss, lambda fake, real: g_loss(fake),
                      penalty=partial(penalties.gradient_penalty, weight=lam, one_sided=one_sided),
