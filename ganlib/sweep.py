@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ganlib import config, data, experiments, train
+from ganlib import workers as ganlib_workers
 
 DATASETS = ("ring8", "grid25", "fashion-mnist")
 DEFAULTS = {"steps": 2_000, "batch": 256, "lr": None}
@@ -129,8 +130,11 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
 
 
 def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=None,
-        log=print) -> Path:
-    """Run this shard's cells that no CSV under ``out`` holds yet; return the shard's CSV."""
+        log=print, workers: int | None = None) -> Path:
+    """Run this shard's cells that no CSV under ``out`` holds yet; return the shard's CSV.
+
+    ``workers`` processes train the cells (default: one per CPU core on a CPU, see
+    :mod:`ganlib.workers`); each row is written as soon as its cell finishes."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     i, n = shard
@@ -140,8 +144,8 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
     todo = [c for c in mine if cell_key(c) not in done]
     log(f"shard {i}/{n}: {len(todo)} cells to run, {len(mine) - len(todo)} already done")
     _upgrade_header(path)
-    for cell in todo:
-        row = run_cell(cell, device, samples_dir=out / "samples")
+    procs = workers or ganlib_workers.count(config.get_device(device), len(todo))
+    for cell, row in ganlib_workers.imap(run_cell, todo, procs, device, out / "samples"):
         new = not path.exists()
         with path.open("a", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=FIELDS)
