@@ -4,7 +4,10 @@ A 2-D run is a stream of small matrix products; one core runs it nearly as fast 
 (``benchmarks/README.md``), so a grid of such runs finishes soonest with one run per core.
 On a GPU the runs go one after another in this process, as before.
 
-``GANLIB_WORKERS=n`` sets the number of processes (1: everything in this process).
+``GANLIB_WORKERS=n`` sets the number of processes (1: everything in this process). The
+workers are started with "spawn", which imports the calling script again: a script that
+runs a sweep must do so under ``if __name__ == "__main__":`` (``python -m ganlib sweep`` and
+notebooks need nothing).
 A run's numbers do not depend on which worker trains it: each seeds everything itself,
 and every worker uses one thread.
 """
