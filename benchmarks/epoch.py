@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from benchmarks.floor import largest_product, matmul_rate, step_flops
 from ganlib import config, data, losses, models, train
 from ganlib.losses import validation
 
@@ -134,6 +135,15 @@ def time_naive(name: str, images: data.Images, d_steps: int) -> np.ndarray:
     return clock(images.device) - t0
 
 
+def floor_seconds(name: str, images: data.Images, device: torch.device) -> float:
+    """Seconds an epoch's matrix products take at the rate this machine multiplies the
+    pair's largest product (``benchmarks/floor.py``)."""
+    objective = losses.get(name)
+    flops = step_flops(lambda n: time_ganlib(name, images, n * objective.n_critic))
+    rate = matmul_rate(*largest_product(list(networks(name, "image")), 64), device)
+    return flops / objective.n_critic * EPOCH_D_STEPS / rate
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.epoch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -174,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     fast, path = time_ganlib(args.loss, images, args.steps, **fit_kw)
     fast *= EPOCH_D_STEPS / args.steps
     print(f"ganlib ({path}):{fast[0]:9.2f} s/epoch (CPU time {fast[1]:.2f} s)")
+    print(f"floor: {floor_seconds(args.loss, images, device):.2f} s/epoch (the epoch's "
+          "matrix-product FLOPs over this machine's rate for the pair's largest product)")
     if not args.no_naive:
         if args.warmup:
             time_naive(args.loss, images, args.warmup)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from benchmarks.epoch import clock, machine, networks
+from benchmarks.floor import largest_product, matmul_rate, step_flops
 from ganlib import config, data, ensemble, losses, models, train
 
 
@@ -60,6 +61,18 @@ def time_sequential(runs: list[tuple[str, int]], mixture, steps: int,
         train.fit(G, D, losses.get(name), mixture, steps=steps, batch_size=batch, seed=seed,
                   progress=False, log_every=100)
     return clock(mixture.device) - t0
+
+
+def floor_seconds(runs: list[tuple[str, int]], mixture, steps: int, batch: int) -> float:
+    """Seconds the runs' matrix products take at this machine's rate for the 2-D pair's
+    128 x 128 product (``benchmarks/floor.py``)."""
+    def one(name: str, n: int) -> None:
+        G, D = (m.to(mixture.device) for m in models.pair("2d"))
+        train.fit(G, D, losses.get(name), mixture, steps=n, batch_size=batch, progress=False)
+
+    per_step = {name: step_flops(lambda n, name=name: one(name, n)) for name, _ in set(runs)}
+    rate = matmul_rate(*largest_product(list(models.pair("2d")), batch), mixture.device)
+    return sum(per_step[name] for name, _ in runs) * steps / rate
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -111,6 +124,9 @@ def main(argv: list[str] | None = None) -> None:
     sequential = time_sequential(runs[:n_seq], mixture, args.steps, args.batch)
     sequential *= scale * args.target_runs / n_seq
     print(f"sequential (train.fit):    {sequential[0]:10.1f} s (CPU time {sequential[1]:.1f} s)")
+    floor = floor_seconds(runs, mixture, args.steps, args.batch)
+    floor *= scale * args.target_runs / args.runs
+    print(f"floor (matrix products at this machine's rate): {floor:10.1f} s")
     print(f"speed-up: {sequential[0] / batched[0]:.2f}x "
           f"(CPU time {sequential[1] / batched[1]:.2f}x)")
 

@@ -130,6 +130,7 @@ class _Batch:
         self.g_base = copy.deepcopy(nets[0][0]).to("meta")
         self.d_base = copy.deepcopy(nets[0][1]).to("meta")
         self.z_dim = nets[0][0].z_dim
+        self.one_pass = models.per_sample(nets[0][1])
         self.streams = []
         for s in seeds:  # fit seeds the global stream; here each run keeps its own copy of it
             torch.manual_seed(s)
@@ -184,8 +185,12 @@ class _Batch:
             with torch.no_grad():
                 fake = self.G(self.g, z)
             every = range(len(self.objs))
-            real_out = self.D(self.d, self.noisy(real, every))
-            fake_out = self.D(self.d, self.noisy(fake, every))
+            real_in, fake_in = self.noisy(real, every), self.noisy(fake, every)
+            if self.one_pass:  # as Objective.discriminator_step does
+                both = self.D(self.d, torch.cat([real_in, fake_in], 1))
+                real_out, fake_out = both[:, :batch_size], both[:, batch_size:]
+            else:
+                real_out, fake_out = self.D(self.d, real_in), self.D(self.d, fake_in)
             losses, pens = [], []
             for k, o in enumerate(self.objs):
                 loss, pen = o.d_loss(real_out[k], fake_out[k]), zero

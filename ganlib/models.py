@@ -114,6 +114,25 @@ def has_batchnorm(module: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
+# Layers whose output row i depends on input row i alone and whose forward pass changes no
+# state; exact types, so a parametrized (spectral-norm) Linear, whose power iteration runs
+# once per forward pass, is not one of them.
+_PER_SAMPLE = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.LeakyReLU, nn.ReLU, nn.Tanh,
+               nn.Sigmoid, nn.Identity, nn.Flatten, nn.Unflatten, nn.Sequential)
+
+
+def per_sample(module: nn.Module) -> bool:
+    """True when ``module`` maps each sample on its own, statelessly: then one pass over two
+    batches stacked gives what two passes give (no BatchNorm, minibatch std, spectral norm
+    or hooks), and a training step may score real and generated data in one pass."""
+    for m in module.modules():
+        if type(m) not in _PER_SAMPLE and type(m) not in (MLPDiscriminator, ConvDiscriminator):
+            return False
+        if m._forward_hooks or m._forward_pre_hooks:
+            return False
+    return True
+
+
 def init_weights(module: nn.Module, std: float = 0.02) -> None:
     """N(0, 0.02) weights and zero biases (DCGAN's initialisation, used by the collections)."""
     for m in module.modules():

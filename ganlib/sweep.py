@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ganlib import config, data, experiments, train
+from ganlib import workers as ganlib_workers
 from ganlib.shards import (  # noqa: F401 (merge, read_rows: the sweep's interface too)
     FIELDS,
     KEYS,
@@ -160,9 +161,12 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
 
 
 def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=None,
-        log=print) -> Path:
+        log=print, workers: int | None = None) -> Path:
     """Run this shard's cells that no complete row under ``out`` holds yet; return the
-    shard's CSV. The grid, the device and the datasets are checked before any cell runs."""
+    shard's CSV. The grid, the device and the datasets are checked before any cell runs.
+
+    ``workers`` processes train the cells (default: one per CPU core on a CPU, see
+    :mod:`ganlib.workers`); each row is written as soon as its cell finishes."""
     out = Path(out)
     i, n = shard
     mine = expand(grid)[i::n]
@@ -177,15 +181,27 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
     if bad:
         log(f"{bad} incomplete rows under {out} (cut off by a crash, or from an older ganlib "
             "without n_eval) are ignored; their cells run again")
-    for cell in todo:
+    procs = workers or ganlib_workers.count(device, len(todo))
+    for cell, (row, notes) in ganlib_workers.imap(_run_locked, todo, procs, device, out, path):
         key = cell_key(cell)
-        with cell_lock(out, key) as held:
-            if not held or key in done_keys(out):
-                log(f"{key}: skipped, another process is running it or has finished it")
-                continue
-            row = run_cell(cell, device, samples_dir=out / "samples")
-            append(path, row, log)
-        log(f"{key}: {row['seconds']} s")
+        for note in notes:
+            log(note)
+        log(f"{key}: skipped, another process is running it or has finished it"
+            if row is None else f"{key}: {row['seconds']} s")
+    return path
+
+
+def _run_locked(cell: dict, device, out: Path, path: Path) -> tuple[dict | None, list[str]]:
+    """Train ``cell`` and append its row to ``path``, unless another process is training it
+    or has finished it (then the row is None); with what writing the row had to say. Runs in
+    a worker process or in this one."""
+    key, notes = cell_key(cell), []
+    with cell_lock(out, key) as held:
+        if not held or key in done_keys(out):
+            return None, notes
+        row = run_cell(cell, device, samples_dir=out / "samples")
+        append(path, row, notes.append)
+    return row, notes
     return path
 
 
