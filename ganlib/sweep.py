@@ -11,6 +11,12 @@ i+2n, ...`` (0 <= i < n), so n GPUs, or the n tasks of a cluster array job (SLUR
 change. Each finished cell is appended to ``DIR/shard-i-of-n.csv`` at once; a rerun skips
 the cells already present in any CSV under DIR, so an interrupted shard resumes.
 ``python -m ganlib sweep --merge DIR --to results.csv`` merges the shards.
+
+Optional keys: ``settings`` ("paper" for the losses' paper values instead of those that fit
+the data, :mod:`ganlib.settings`), ``ema`` (score the moving average of G's weights with
+that decay) and ``eval_every`` (score every that many steps too: one row per evaluation,
+``step`` says which, all written when the cell finishes). They enter a cell's identity
+only when set, so rows written without them keep theirs.
 """
 
 from __future__ import annotations
@@ -18,30 +24,32 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ganlib import config, data, experiments, train
+from ganlib import config, data, experiments, stats, train
 
 DATASETS = ("ring8", "grid25", "fashion-mnist")
 DEFAULTS = {"steps": 2_000, "batch": 256, "lr": None}
 KEYS = ("loss", "data", "seed", "steps", "batch", "lr")
-METRICS_2D = ("modes", "total_modes", "high_quality", "kl", "w2")
+OPTIONS = ("settings", "ema", "eval_every")  # part of a cell's identity only when set
+METRICS_2D = ("modes", "total_modes", "high_quality", "kl", "w2", "modes_radius", "w2_floor")
 METRICS_IMAGE = ("fd", "fd_floor", "precision", "recall", "class_coverage", "class_kl")
 # every CSV has all columns, so 2-D and image cells, and diverged runs, share one header
-FIELDS = KEYS + METRICS_2D + METRICS_IMAGE + ("diverged", "seconds", "device")
+FIELDS = (KEYS + OPTIONS + ("step",) + METRICS_2D + METRICS_IMAGE
+          + ("d_updates", "diverged", "seconds", "device"))
 
 
 def expand(grid: dict) -> list[dict]:
     """All cells of ``grid`` (list values crossed, in key order), with defaults filled in."""
     from ganlib import losses
 
-    unknown = set(grid) - set(KEYS) - {"n_eval"}
+    unknown = set(grid) - set(KEYS) - set(OPTIONS) - {"n_eval"}
     if unknown:
-        raise ValueError(f"unknown grid keys {sorted(unknown)}: use {KEYS} (and n_eval)")
+        raise ValueError(f"unknown grid keys {sorted(unknown)}: use {KEYS + OPTIONS} "
+                         "(and n_eval)")
     grid = {**DEFAULTS, **grid}
     for key in ("loss", "data", "seed"):
         if key not in grid:
@@ -58,7 +66,8 @@ def expand(grid: dict) -> list[dict]:
 
 def cell_key(cell: dict) -> str:
     """The identity of a cell; the same for a grid cell and its CSV row (where None is "")."""
-    return "|".join(f"{k}={'' if cell.get(k) is None else cell[k]}" for k in KEYS)
+    key = "|".join(f"{k}={'' if cell.get(k) is None else cell[k]}" for k in KEYS)
+    return key + "".join(f"|{k}={cell[k]}" for k in OPTIONS if cell.get(k) not in (None, ""))
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -86,8 +95,8 @@ def read_rows(out: Path) -> list[dict]:
     return rows
 
 
-def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
-    """Train one cell and score it; returns its CSV row."""
+def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[dict]:
+    """Train one cell and score it; returns its CSV rows (one per evaluation step)."""
     device = config.get_device(device)
     kind = "image" if cell["data"] == "fashion-mnist" else "2d"
     profile = config.Profile(
@@ -96,14 +105,22 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
         n_eval_image=cell.get("n_eval", 10_000), seeds=1)
     fit_kw = {"lr": cell["lr"]} if cell.get("lr") else {}
     row = {k: cell.get(k) for k in FIELDS}
+    rows = []
     t0 = time.perf_counter()
     try:
+        objective, nets, kw = experiments.setup(cell["loss"], cell["data"], seed=cell["seed"],
+                                                paper=cell.get("settings") == "paper")
+        row["d_updates"] = cell["steps"] * objective.n_critic
         if kind == "2d":
             source = data.MIXTURES[cell["data"]](device=device)
-            objective, nets, kw = experiments.setup(cell["loss"], "2d", len(source.centers),
-                                                    seed=cell["seed"])
             run = experiments.train_2d(objective, source, profile, cell["seed"], nets=nets,
-                                       progress=False, **kw, **fit_kw)
+                                       ema=cell.get("ema") or 0.0,
+                                       eval_every=cell.get("eval_every"), progress=False,
+                                       **kw, **fit_kw)
+            for point in run.curve[:-1]:
+                rows.append({**row, "step": point["step"], "diverged": 0,
+                             "d_updates": point["step"] * objective.n_critic,
+                             **{k: point[k] for k in METRICS_2D}})
             row.update({k: getattr(run.metrics, k) for k in METRICS_2D})
             if samples_dir is not None:
                 samples_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +130,6 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
             from ganlib.evaluator import evaluate
 
             images = data.fashion_mnist("train", device=device)
-            objective, nets, kw = experiments.setup(cell["loss"], "image", seed=cell["seed"])
             run = experiments.train_images(objective, images, profile, cell["seed"], nets=nets,
                                            progress=False, **kw, **fit_kw)
             m = evaluate(run.G, n=profile.n_eval_image, seed=cell["seed"],
@@ -123,9 +139,9 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
         row["diverged"] = 0
     except train.TrainingDiverged:
         row["diverged"] = 1
-    row["seconds"] = round(time.perf_counter() - t0, 2)
-    row["device"] = str(device)
-    return row
+    row["step"] = cell["steps"]
+    seconds = round(time.perf_counter() - t0, 2)
+    return [{**r, "seconds": seconds, "device": str(device)} for r in rows + [row]]
 
 
 def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=None,
@@ -141,14 +157,14 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
     log(f"shard {i}/{n}: {len(todo)} cells to run, {len(mine) - len(todo)} already done")
     _upgrade_header(path)
     for cell in todo:
-        row = run_cell(cell, device, samples_dir=out / "samples")
+        rows = run_cell(cell, device, samples_dir=out / "samples")
         new = not path.exists()
         with path.open("a", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=FIELDS)
             if new:
                 writer.writeheader()
-            writer.writerow(row)
-        log(f"{cell_key(cell)}: {row['seconds']} s")
+            writer.writerows(rows)
+        log(f"{cell_key(cell)}: {rows[-1]['seconds']} s")
     return path
 
 
@@ -167,8 +183,9 @@ def _upgrade_header(path: Path) -> None:
 
 
 def merge(out: str | Path, dest: str | Path) -> Path:
-    """Merge every shard CSV under ``out`` into ``dest`` (one row per cell, sorted)."""
-    rows = {cell_key(r): r for r in read_rows(Path(out))}
+    """Merge every shard CSV under ``out`` into ``dest`` (one row per cell and evaluation
+    step, sorted)."""
+    rows = {f"{cell_key(r)}|step={r.get('step') or ''}": r for r in read_rows(Path(out))}
     fields = sorted({k for r in rows.values() for k in r}, key=_field_order)
     dest = Path(dest)
     with dest.open("w", newline="") as fh:
@@ -182,31 +199,21 @@ def _field_order(name: str):
     return FIELDS.index(name) if name in FIELDS else len(FIELDS)
 
 
-def summarise(rows: list[dict], metric: str, by=("loss", "data")) -> dict:
-    """Mean and 95% confidence half-width (Student t) of ``metric`` per group."""
-    from scipy import stats
-
-    groups: dict[tuple, list[float]] = {}
-    for r in rows:
-        value = r.get(metric)
-        if value not in (None, "") and str(r.get("diverged", "0")) in ("0", "0.0"):
-            groups.setdefault(tuple(r[k] for k in by), []).append(float(value))
-    out = {}
-    for key, values in groups.items():
-        x = np.asarray(values)
-        half = (stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-                if len(x) > 1 else math.inf)
-        out[key] = {"mean": float(x.mean()), "ci95": float(half), "n": len(x)}
+def summarise(rows: list[dict], metric: str, by=("loss", "data"), low: float | None = 0.0,
+              high: float | None = None) -> dict:
+    """Per group: mean, percentile-bootstrap 95% interval of the mean inside ``[low, high]``
+    (``low``/``high``; ``ci95`` is its larger half-width), n and the per-seed values
+    (:mod:`ganlib.stats`). Diverged runs are left out."""
+    out = stats.summary(stats.groups_of(rows, metric, by), low, high)
+    for v in out.values():
+        v["ci95"] = max(v["mean"] - v["low"], v["high"] - v["mean"])
     return out
 
 
-def rank_with_ties(summary: dict, higher_is_better: bool) -> dict:
-    """Rank = 1 + the number of groups whose whole interval is strictly better; groups
-    whose intervals overlap therefore share ranks."""
-    sign = 1 if higher_is_better else -1
-    lo = {k: sign * v["mean"] - v["ci95"] for k, v in summary.items()}
-    hi = {k: sign * v["mean"] + v["ci95"] for k, v in summary.items()}
-    return {k: 1 + sum(lo[o] > hi[k] for o in summary if o != k) for k in summary}
+def rank_with_ties(summary: dict, higher_is_better: bool, alpha: float = 0.05) -> dict:
+    """Rank = 1 + the number of groups better by an exact permutation test at ``alpha``
+    (:func:`ganlib.stats.rank`); groups it cannot separate share ranks."""
+    return stats.rank({k: v["values"] for k, v in summary.items()}, higher_is_better, alpha)
 
 
 def load_grid(path: str | Path) -> dict:
