@@ -15,6 +15,9 @@ to the 2-D mixtures, whose modes have a standard deviation of 0.02 (ring8) or 0.
   inside the mode's own cell: two standard deviations of the perturbation are set to half
   the distance between neighbouring modes, :math:`\\sqrt c = s/4` (the paper's
   :math:`c = 10`, a standard deviation of 3.2, is larger than grid25's spacing of 2).
+* **EBGAN's** pull-away term needs codes of more than one dimension; the 2-D autoencoder's
+  code is one number (a bottleneck, so that it cannot reconstruct every point), so the
+  term is off there.
 * **WGAN-GP's** :math:`\\lambda` weighs :math:`(\\lVert\\nabla D\\rVert - 1)^2`, which has no
   unit; it is kept.
 
@@ -99,6 +102,11 @@ def settings(name: str, data: str) -> list[Setting]:
         by_key["c"] = Setting(name, data, "c", round(c, 4), paper["c"], "scaled",
                               f"perturbation std sqrt(c) = {mix['spacing']:.2f}/4: two stds "
                               "reach half-way to the neighbouring mode")
+    if name == "ebgan":
+        by_key["pt_weight"] = Setting(name, data, "pt_weight", 0.0, 0.1, "book",
+                                      "the 2-D autoencoder's code is 1-D (its bottleneck), "
+                                      "where every cosine is +-1: the pull-away term is "
+                                      "constant")
     return list(by_key.values())
 
 

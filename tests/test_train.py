@@ -198,3 +198,16 @@ def test_train_2d_scores_the_ema_generator_and_records_discriminator_updates():
         assert torch.equal(a, b)
     assert averaged.G_ema is not None and plain.G_ema is None
     assert not torch.equal(plain.samples, averaged.samples)
+
+
+@pytest.mark.parametrize("code_dim,engages", [(1, True), (8, False)])
+def test_began_controller_engages_only_with_a_bottleneck(code_dim, engages):
+    """With a 1-d code the 2-D autoencoder cannot reconstruct generated samples as well as
+    gamma times the data early on, so k_t rises off 0; a code wider than the input learns
+    the identity and k_t stays at 0."""
+    from ganlib.losses._nets import MLPAutoencoder
+
+    obj, (G, _), _ = experiments.setup("began", "ring8", seed=0, lr=2e-4)
+    D = MLPAutoencoder(code_dim=code_dim)
+    h = train.fit(G, D, obj, data.ring8(), steps=300, batch_size=64, progress=False)
+    assert (h["k"].max() > 0.05) == engages, h["k"].max()
