@@ -60,7 +60,7 @@ def train_2d(objective: Objective, mixture: data.Mixture, profile: config.Profil
     G, D = nets or networks(objective.name, mixture, seed=seed)
     G, D = G.to(device), D.to(device)
     G_ema = copy.deepcopy(G) if ema else None
-    scored = G_ema or G
+    scored = G if G_ema is None else G_ema
     fit_kw.setdefault("conditional", objective.conditional)
     curve: list[dict] = []
 
