@@ -60,7 +60,9 @@ def _paper(name: str) -> dict:
     from ganlib import losses
 
     obj = losses.get(name)
-    out = {"lr": obj.lr, "betas": obj.betas, "n_critic": obj.n_critic}
+    out = {"optimizer": obj.optimizer, "lr": obj.lr, "n_critic": obj.n_critic}
+    if obj.optimizer == "adam":
+        out["betas"] = obj.betas
     for key, param in _PENALTY_PARAMS.get(name, ()):
         out[key] = obj.params[param]
     return out
@@ -81,20 +83,21 @@ def settings(name: str, data: str) -> list[Setting]:
         raise ValueError(f"unknown data {data!r}: use one of {DATASETS}")
     paper = _paper(name)
     rows = [Setting(name, data, k, v, v, "paper", _PAPER_REASON) for k, v in paper.items()]
-    rows.append(Setting(name, data, "batch", 64 if data == "fashion-mnist" else 256,
-                        64, "paper" if data == "fashion-mnist" else "book",
-                        "the collections' batch for images; 256 for the 2-D benchmarks"))
+    image = data == "fashion-mnist"
+    rows.append(Setting(name, data, "batch", 64 if image else 256, 64,
+                        "paper" if image else "book",
+                        _PAPER_REASON if image else "the book's 2-D batch; 64 is for images"))
     if data == "fashion-mnist":
         return rows
     mix = _MIXTURES[data]
     by_key = {r.key: r for r in rows}
     if paper["lr"] == 2e-4:  # the DCGAN setting, which the pilot measured
         by_key["lr"] = Setting(name, data, "lr", 1e-3, paper["lr"], "pilot",
-                               "non-saturating on ring8: 3/8 modes at 2e-4 after 8,000 steps, "
-                               "8/8 at 1e-3 from step 4,000; for every loss on the DCGAN "
-                               "setting until the search sets it")
+                               "non-saturating, ring8, one seed: 3/8 modes at 2e-4 after "
+                               "8,000 steps, 8/8 at 1e-3 from step 4,000; used for every "
+                               "loss on Adam 2e-4 until the search sets it")
     if "gamma" in paper:
-        by_key["gamma"] = Setting(name, data, "gamma", mix["std"] ** 2, paper["gamma"],
+        by_key["gamma"] = Setting(name, data, "gamma", round(mix["std"] ** 2, 6), paper["gamma"],
                                   "scaled", f"gamma = std^2 = {mix['std']}^2: chapter 12's "
                                   "critical gamma = 1 with the mode's std as the unit length")
     if "c" in paper:
@@ -110,7 +113,7 @@ def settings(name: str, data: str) -> list[Setting]:
     return list(by_key.values())
 
 
-_PAPER_REASON = "the paper's value (the collections' Adam 2e-4, (0.5, 0.999) where it has none)"
+_PAPER_REASON = "the paper's, or the collections' where the paper gives none"
 
 
 def objective(name: str, data: str, paper: bool = False, **params) -> Objective:
@@ -122,11 +125,6 @@ def objective(name: str, data: str, paper: bool = False, **params) -> Objective:
     if name == "infogan":
         chosen["kind"] = "image" if data == "fashion-mnist" else "2d"
     return losses.get(name, **{**chosen, **params})
-
-
-def batch(name: str, data: str) -> int:
-    """The batch size of loss ``name`` on ``data``."""
-    return next(s.value for s in settings(name, data) if s.key == "batch")
 
 
 def rows(names: list[str] | None = None, data: tuple[str, ...] = DATASETS) -> list[dict]:
