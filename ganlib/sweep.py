@@ -61,6 +61,10 @@ def expand(grid: dict) -> list[dict]:
     for d in axes["data"]:
         if d not in DATASETS:
             raise ValueError(f"unknown data {d!r}: use one of {DATASETS}")
+    for v in axes.get("settings", []):
+        if v not in (None, "paper"):
+            raise ValueError(f"settings {v!r}: use 'paper' for the papers' values, or leave it "
+                             "out for the settings that fit the data")
     return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
 
 

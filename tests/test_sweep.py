@@ -32,6 +32,16 @@ def test_expand_crosses_lists_fills_defaults_and_refuses_bad_grids():
         sweep.expand({"loss": "hinge", "data": "ring8"})
 
 
+def test_optional_keys_enter_a_cells_identity_only_when_set():
+    plain, paper = sweep.expand({"loss": "r1", "data": "ring8", "seed": 0,
+                                 "settings": [None, "paper"]})
+    assert sweep.cell_key(plain) == sweep.cell_key(
+        {"loss": "r1", "data": "ring8", "seed": 0, "steps": 2000, "batch": 256, "lr": None})
+    assert sweep.cell_key(paper).endswith("|settings=paper")
+    with pytest.raises(ValueError, match="settings 'fit'"):
+        sweep.expand({"loss": "r1", "data": "ring8", "seed": 0, "settings": "fit"})
+
+
 @pytest.mark.parametrize("text,ok", [("0/1", (0, 1)), ("3/4", (3, 4)), ("4/4", None),
                                      ("-1/2", None), ("1", None), ("a/b", None)])
 def test_parse_shard(text, ok):
