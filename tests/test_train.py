@@ -155,8 +155,9 @@ def test_objective_modules_follow_the_networks_to_the_gpu():
 
 
 def test_ema_is_the_moving_average_of_the_generators_weights():
-    """``ema`` follows ema = d * ema + (1 - d) * G after every step (G's weights recorded
-    through ``callback``), and training itself is unchanged by it."""
+    """``ema`` follows ema = d * ema + (1 - d) * G after every step t, d = min(decay,
+    (1 + t) / (10 + t)) (G's weights recorded through ``callback``), and training itself is
+    unchanged by it."""
     import copy
 
     torch.manual_seed(0)
@@ -165,16 +166,17 @@ def test_ema_is_the_moving_average_of_the_generators_weights():
     expected = [p.detach().clone() for p in G.parameters()]
 
     def follow(step):
+        d = min(decay, (1 + step) / (10 + step))
         for e, p in zip(expected, G.parameters()):
-            e.mul_(decay).add_(p.detach(), alpha=1 - decay)
+            e.mul_(d).add_(p.detach(), alpha=1 - d)
 
-    h = train.fit(G, D, losses.get("nonsaturating"), data.ring8(), steps=15, batch_size=32,
+    h = train.fit(G, D, losses.get("nonsaturating"), data.ring8(), steps=40, batch_size=32,
                   progress=False, ema=ema, ema_decay=decay, callback=follow)
     for e, a, p in zip(expected, ema.parameters(), G.parameters()):
         assert torch.allclose(a, e, atol=1e-6) and not torch.allclose(a, p)
     torch.manual_seed(0)
     G2, D2 = models.pair("2d")
-    plain = train.fit(G2, D2, losses.get("nonsaturating"), data.ring8(), steps=15,
+    plain = train.fit(G2, D2, losses.get("nonsaturating"), data.ring8(), steps=40,
                       batch_size=32, progress=False)
     assert np.array_equal(h["d_loss"], plain["d_loss"])
     assert all(torch.equal(a, b) for a, b in zip(G.parameters(), G2.parameters()))
