@@ -48,17 +48,18 @@ def _score(G: nn.Module, objective: Objective, mixture: data.Mixture, n: int, se
 
 def train_2d(objective: Objective, mixture: data.Mixture, profile: config.Profile,
              seed: int = 0, nets: tuple[nn.Module, nn.Module] | None = None,
-             ema: float = 0.0, eval_every: int | None = None, **fit_kw) -> Run:
+             ema: float | None = None, eval_every: int | None = None, **fit_kw) -> Run:
     """Train on a 2-D mixture for ``profile.steps_2d`` steps; score ``n_eval_2d`` samples.
 
     Without ``nets``, the loss's networks are built as :func:`setup` builds them, from the
-    seed alone. With ``ema`` > 0 the scores are those of the moving average of G's weights
-    (decay ``ema``). ``eval_every`` also scores the generator every that many steps
-    (``run.curve``), without changing the run.
+    seed alone. With ``ema`` > 0 (default: the objective's ``ema``) the scores are those of
+    the moving average of G's weights with that decay. ``eval_every`` also scores it every
+    that many steps (``run.curve``), without changing the run.
     """
     device = mixture.device
     G, D = nets or networks(objective.name, mixture, seed=seed)
     G, D = G.to(device), D.to(device)
+    ema = objective.ema if ema is None else ema
     G_ema = copy.deepcopy(G) if ema else None
     scored = G if G_ema is None else G_ema
     fit_kw.setdefault("conditional", objective.conditional)

@@ -14,9 +14,10 @@ the cells already present in any CSV under DIR, so an interrupted shard resumes.
 
 Optional keys: ``settings`` ("paper" for the losses' paper values instead of those that fit
 the data, :mod:`ganlib.settings`), ``ema`` (score the moving average of G's weights with
-that decay) and ``eval_every`` (score every that many steps too: one row per evaluation,
-``step`` says which, all written when the cell finishes). They enter a cell's identity
-only when set, so rows written without them keep theirs.
+that decay, 0 for G itself; by default the settings' choice) and ``eval_every`` (score every
+that many steps too: one row per evaluation, ``step`` says which, all written when the cell
+finishes). They enter a cell's identity only when set, so rows written without them keep
+theirs.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
         if kind == "2d":
             source = data.MIXTURES[cell["data"]](device=device)
             run = experiments.train_2d(objective, source, profile, cell["seed"], nets=nets,
-                                       ema=cell.get("ema") or 0.0,
+                                       ema=cell.get("ema"),
                                        eval_every=cell.get("eval_every"), progress=False,
                                        **kw, **fit_kw)
             for point in run.curve[:-1]:

@@ -49,8 +49,11 @@ def test_setup_gives_the_data_fit_objective_and_the_kind_gives_the_papers():
     assert obj.params["gamma"] == pytest.approx(4e-4)
     obj, _, _ = experiments.setup("r1", data.grid25(), seed=0)
     assert obj.params["gamma"] == pytest.approx(2.5e-3)
+    assert obj.ema == settings.EMA_DECAY
     obj, _, _ = experiments.setup("r1", "2d", seed=0)
-    assert obj.params["gamma"] == 10.0
+    assert obj.params["gamma"] == 10.0 and obj.ema == 0.0
+    assert experiments.setup("r1", "ring8", paper=True)[0].ema == 0.0
+    assert experiments.setup("r1", "fashion-mnist")[0].ema == 0.0
     _, (G, D), kw = experiments.setup("cgan", "grid25", seed=0)
     assert G.n_classes == 25 and kw == {"conditional": True}
     with pytest.raises(ValueError, match="unknown data 'moons'"):
