@@ -3,7 +3,7 @@
 Every chapter of the book imports from here, and shows the source it runs with
 :func:`show`. Submodules: ``config``, ``data``, ``models``, ``losses``, ``objective``,
 ``penalties``, ``train``, ``ensemble``, ``metrics``, ``evaluator``, ``theory``, ``dirac``,
-``plots``, ``experiments``, ``sweep``.
+``plots``, ``experiments``, ``settings``, ``stats``, ``sweep``.
 """
 
 from __future__ import annotations

@@ -1,17 +1,20 @@
 """The experiments every chapter runs, so that chapters differ only in the loss.
 
-``train_2d`` trains the MLP pair on a mixture and scores it; ``train_images`` trains the
-conv pair on Fashion-MNIST. Both take sizes from a :class:`ganlib.config.Profile`.
+``setup`` builds a loss with the settings that fit the data (:mod:`ganlib.settings`) and the
+networks it trains, their initial weights set by the seed alone; ``train_2d`` trains the MLP
+pair on a mixture and scores it; ``train_images`` trains the conv pair on Fashion-MNIST.
+Both take sizes from a :class:`ganlib.config.Profile`.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from ganlib import config, data, models, train
+from ganlib import config, data, settings, train
 from ganlib.metrics import ModeMetrics, mode_metrics
 from ganlib.objective import Objective
 
@@ -26,57 +29,127 @@ class Run:
     samples: torch.Tensor
     metrics: ModeMetrics | None = None
     extra: dict = field(default_factory=dict)
+    d_updates: int = 0  # discriminator updates: generator steps times n_critic
+    curve: list[dict] = field(default_factory=list)  # {"step": s, **metrics} per evaluation
+    G_ema: nn.Module | None = None  # the moving average of G's weights, when trained with one
+
+
+def _score(G: nn.Module, objective: Objective, mixture: data.Mixture, n: int, seed: int):
+    """``n`` samples of G drawn under ``seed`` (the random state is left as it was), and
+    their mode metrics."""
+    device = mixture.device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        # conditional generators draw every class equally often
+        y = (torch.arange(n, device=device) % G.n_classes) if G.n_classes else None
+        samples = train.generate(G, n, y=y, latent=objective.latent)
+    return samples.cpu(), mode_metrics(samples, mixture, seed=seed)
 
 
 def train_2d(objective: Objective, mixture: data.Mixture, profile: config.Profile,
              seed: int = 0, nets: tuple[nn.Module, nn.Module] | None = None,
-             **fit_kw) -> Run:
-    """Train on a 2-D mixture for ``profile.steps_2d`` steps; score ``n_eval_2d`` samples."""
+             ema: float | None = None, eval_every: int | None = None, **fit_kw) -> Run:
+    """Train on a 2-D mixture for ``profile.steps_2d`` steps; score ``n_eval_2d`` samples.
+
+    Without ``nets``, the loss's networks are built as :func:`setup` builds them, from the
+    seed alone. With ``ema`` > 0 (default: the objective's ``ema``) the scores are those of
+    the moving average of G's weights with that decay. ``eval_every`` also scores it every
+    that many steps (``run.curve``), without changing the run.
+    """
     device = mixture.device
-    config.seed_everything(seed)
-    G, D = nets or models.pair("2d")
+    G, D = nets or networks(objective.name, mixture, seed=seed)
     G, D = G.to(device), D.to(device)
+    ema = objective.ema if ema is None else ema
+    G_ema = copy.deepcopy(G) if ema else None
+    scored = G if G_ema is None else G_ema
+    fit_kw.setdefault("conditional", objective.conditional)
+    curve: list[dict] = []
+
+    def evaluate(step: int) -> None:
+        if eval_every and step % eval_every == 0 and step < profile.steps_2d:
+            _, m = _score(scored, objective, mixture, profile.n_eval_2d, seed)
+            curve.append({"step": step, **m.as_dict()})
+
+    config.seed_everything(seed)
     history = train.fit(G, D, objective, mixture, steps=profile.steps_2d,
                         batch_size=profile.batch_2d, seed=seed,
-                        sample_every=max(1, profile.steps_2d // 4), n_fixed=1_000, **fit_kw)
-    # conditional generators draw every class equally often
-    y = (torch.arange(profile.n_eval_2d, device=device) % G.n_classes) if G.n_classes else None
-    samples = train.generate(G, profile.n_eval_2d, y=y, latent=objective.latent)
-    return Run(G, D, history, samples.cpu(), mode_metrics(samples, mixture, seed=seed))
+                        sample_every=max(1, profile.steps_2d // 4), n_fixed=1_000,
+                        ema=G_ema, ema_decay=ema or 0.999, callback=evaluate, **fit_kw)
+    samples, metrics = _score(scored, objective, mixture, profile.n_eval_2d, seed)
+    if eval_every:
+        curve.append({"step": profile.steps_2d, **metrics.as_dict()})
+    return Run(G, D, history, samples, metrics, d_updates=profile.steps_2d * objective.n_critic,
+               curve=curve, G_ema=G_ema)
 
 
 def train_images(objective: Objective, images: data.Images, profile: config.Profile,
                  seed: int = 0, nets: tuple[nn.Module, nn.Module] | None = None,
                  **fit_kw) -> Run:
-    """Train the conv pair on Fashion-MNIST for ``profile.steps_image`` steps."""
+    """Train the conv pair on Fashion-MNIST for ``profile.steps_image`` steps (the loss's
+    networks, built from the seed alone, unless ``nets`` are given)."""
     device = images.device
-    config.seed_everything(seed)
-    G, D = nets or models.pair("image")
+    G, D = nets or networks(objective.name, images, seed=seed)
     G, D = G.to(device), D.to(device)
+    fit_kw.setdefault("conditional", objective.conditional)
+    config.seed_everything(seed)
     history = train.fit(G, D, objective, images, steps=profile.steps_image,
                         batch_size=profile.batch_image, seed=seed,
                         sample_every=max(1, profile.steps_image // 4), **fit_kw)
-    return Run(G, D, history, history.samples[profile.steps_image])
+    return Run(G, D, history, history.samples[profile.steps_image],
+               d_updates=profile.steps_image * objective.n_critic)
 
 
-def setup(name: str, kind: str, n_classes: int | None = None, seed: int | None = None,
-          **params):
-    """Everything ``fit`` needs to train loss ``name`` on ``kind`` ("2d" or "image") data:
-    ``(objective, (G, D), fit_kwargs)``, with the networks the loss needs (conditional nets
-    for cgan/acgan with ``n_classes`` labels, InfoGAN's codes, autoencoders for EBGAN/BEGAN).
+def _dataset(source) -> tuple[str | None, str, int | None]:
+    """(dataset name or None, kind, number of labels) of a data object, name or kind."""
+    if isinstance(source, data.Mixture):
+        return source.name, "2d", len(source.centers)
+    if isinstance(source, data.Images):
+        return "fashion-mnist", "image", len(source.classes)
+    if source in ("2d", "image"):
+        return None, source, None
+    if source in data.MIXTURES:
+        return source, "2d", len(data.MIXTURES[source]().centers)
+    if source == "fashion-mnist":
+        return source, "image", len(data.FASHION_CLASSES)
+    raise ValueError(f"unknown data {source!r}: use one of {settings.DATASETS}, a mixture or "
+                     "images from ganlib.data, or the kind '2d' / 'image'")
 
-    With ``seed``, the networks' initial weights depend on the seed alone, not on whatever
-    ran before in the process (a sweep's cells must not depend on their order).
+
+def networks(name: str, source, n_classes: int | None = None,
+             seed: int | None = None) -> tuple[nn.Module, nn.Module]:
+    """The networks loss ``name`` trains on ``source`` (see :func:`setup`), their initial
+    weights drawn after seeding with ``seed`` (when given)."""
+    from ganlib import losses
+
+    _, kind, labels = _dataset(source)
+    if seed is not None:
+        config.seed_everything(seed)
+    n_classes = n_classes or labels
+    net_kw = {"n_classes": n_classes} if n_classes and name in ("cgan", "acgan") else {}
+    return losses.make_models(name, kind, **net_kw)
+
+
+def setup(name: str, source, n_classes: int | None = None, seed: int | None = None,
+          paper: bool = False, **params):
+    """Everything ``fit`` needs to train loss ``name`` on ``source``:
+    ``(objective, (G, D), fit_kwargs)``.
+
+    ``source`` is a dataset ("ring8", "grid25", "fashion-mnist") or a mixture or images from
+    :mod:`ganlib.data`: the objective then has the settings that fit that data
+    (:func:`ganlib.settings.objective`; ``paper=True`` for the paper's values). The kind
+    "2d" or "image" alone gives the paper's values. The networks are those the loss needs
+    (conditional nets for cgan/acgan with ``n_classes`` labels, the data's by default,
+    InfoGAN's codes, autoencoders for EBGAN/BEGAN). With ``seed``, their initial weights
+    depend on the seed alone, not on whatever ran before in the process.
     """
     from ganlib import losses
 
-    if seed is not None:
-        config.seed_everything(seed)
-
-    if name == "infogan":
-        params.setdefault("kind", kind)
-    objective = losses.get(name, **params)
-    net_kw = {"n_classes": n_classes} if n_classes and name in ("cgan", "acgan") else {}
-    nets = losses.make_models(name, kind, **net_kw)
+    dataset, kind, _ = _dataset(source)
+    nets = networks(name, source, n_classes, seed)
+    if dataset is None:
+        objective = losses.get(name, **({"kind": kind, **params} if name == "infogan"
+                                        else params))
+    else:
+        objective = settings.objective(name, dataset, paper=paper, **params)
     conditional = name in ("cgan", "acgan")
     return objective, nets, {"conditional": conditional} if conditional else {}

@@ -49,6 +49,8 @@ class Objective:
         instance_noise: standard deviation of Gaussian noise added to every input of D, real
             and generated, in both steps (Sonderby et al. 2016; Mescheder et al. 2018, section
             3.2); 0 turns it off. Penalties see the inputs without it.
+        ema: decay of the moving average of G's weights that ``ganlib.experiments`` trains
+            beside G and scores instead of it (0: none; ``train.fit(..., ema=...)``).
         params: the loss's own hyperparameters, for the record (run cards, chapters).
     """
 
@@ -64,6 +66,7 @@ class Objective:
     g_needs_real: bool = False
     conditional: bool = False
     instance_noise: float = 0.0
+    ema: float = 0.0
     params: dict = field(default_factory=dict)
 
     def _repr_markdown_(self) -> str:

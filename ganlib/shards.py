@@ -26,19 +26,29 @@ except ImportError:  # pragma: no cover (Windows)
     fcntl = None
 
 KEYS = ("loss", "data", "seed", "steps", "batch", "lr", "n_eval")
-METRICS_2D = ("modes", "total_modes", "high_quality", "kl", "w2")
+OPTIONS = ("settings", "ema", "eval_every")  # part of a cell's identity only when set
+METRICS_2D = ("modes", "total_modes", "high_quality", "kl", "w2", "modes_radius", "w2_floor")
 METRICS_IMAGE = ("fd", "fd_floor", "precision", "recall", "class_coverage", "class_kl")
-# every CSV has all columns, so 2-D and image cells, and diverged runs, share one header
-FIELDS = KEYS + METRICS_2D + METRICS_IMAGE + ("diverged", "seconds", "device")
+# every CSV has all columns, so 2-D and image cells, and diverged runs, share one header;
+# a cell scored along the way has one row per evaluation ``step``, its final result last
+FIELDS = (KEYS + OPTIONS + ("step",) + METRICS_2D + METRICS_IMAGE
+          + ("d_updates", "diverged", "seconds", "device"))
 
 
 def cell_key(cell: dict) -> str:
-    """The identity of a cell; the same for a grid cell and its CSV row (where None is "")."""
-    return "|".join(f"{k}={'' if cell.get(k) is None else cell[k]}" for k in KEYS)
+    """The identity of a cell; the same for a grid cell and its CSV rows (where None is "")."""
+    key = "|".join(f"{k}={'' if cell.get(k) is None else cell[k]}" for k in KEYS)
+    return key + "".join(f"|{k}={cell[k]}" for k in OPTIONS if cell.get(k) not in (None, ""))
+
+
+def is_final(row: dict) -> bool:
+    """The row holding a cell's result (not a point scored along the way)."""
+    return row.get("step") in (None, "", row.get("steps"))
 
 
 def done_keys(out: Path) -> set[str]:
-    return {cell_key(row) for row in read_rows(out)}
+    """The cells whose final row is complete (written last, so the cell finished)."""
+    return {cell_key(row) for row in read_rows(out) if is_final(row)}
 
 
 def _complete(row: dict) -> bool:
@@ -50,7 +60,10 @@ def _complete(row: dict) -> bool:
             return False
         for k in ("seed", "steps", "batch", "n_eval"):  # an older file without n_eval: ""
             int(row[k])
-        for k in METRICS_2D + METRICS_IMAGE + ("seconds",):  # a column added later: ""
+        for k in ("step", "d_updates", "eval_every"):
+            if row.get(k):
+                int(row[k])
+        for k in METRICS_2D + METRICS_IMAGE + ("seconds", "ema"):  # a column added later: ""
             if row.get(k):
                 float(row[k])
         return bool(row["device"]) and (row["lr"] == "" or float(row["lr"]) >= 0)
@@ -131,10 +144,11 @@ def _rewrite(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def append(path: Path, row: dict, log=print) -> None:
-    """Append ``row`` to the shard CSV ``path`` as one complete line, first giving the file
-    the current header (an empty file, one from an older ganlib) and cutting off a line a
-    crash left without its newline, so the new row never continues a broken one."""
+def append(path: Path, rows: list[dict], log=print) -> None:
+    """Append a cell's ``rows`` to the shard CSV ``path`` in one write of complete lines,
+    first giving the file the current header (an empty file, one from an older ganlib) and
+    cutting off a line a crash left without its newline, so no new row continues a broken
+    one."""
     with flock(path.parent):  # one writer at a time per directory
         raw = path.read_bytes() if path.exists() else b""
         whole = raw[:raw.rfind(b"\n") + 1]  # complete lines only
@@ -150,15 +164,15 @@ def append(path: Path, row: dict, log=print) -> None:
             with path.open("r+b") as fh:
                 fh.truncate(len(whole))
         with path.open("a", newline="") as fh:
-            fh.write(_csv([row]))
+            fh.write(_csv(rows))
             fh.flush()
             os.fsync(fh.fileno())
 
 
 def merge(out: str | Path, dest: str | Path) -> Path:
     """Merge the complete rows of every shard CSV under ``out`` into ``dest`` (one row per
-    cell, sorted by cell key), written in one step."""
-    rows = {cell_key(r): r for r in read_rows(Path(out))}
+    cell and evaluation step, sorted by cell key), written in one step."""
+    rows = {f"{cell_key(r)}|step={r.get('step') or ''}": r for r in read_rows(Path(out))}
     dest = Path(dest)
     _rewrite(dest, _csv([rows[k] for k in sorted(rows)], header=True))
     return dest

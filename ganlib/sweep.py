@@ -15,6 +15,13 @@ by a crash never read as a result, a lock per cell so that two processes on one 
 train a cell twice), and a rerun skips exactly the cells that a complete row under DIR
 holds (every key of ``KEYS``, ``n_eval`` included).
 ``python -m ganlib sweep --merge DIR --to results.csv`` merges the shards.
+
+Optional keys: ``settings`` ("paper" for the losses' paper values instead of those that fit
+the data, :mod:`ganlib.settings`), ``ema`` (score the moving average of G's weights with
+that decay, 0 for G itself; by default the settings' choice) and ``eval_every`` (score every
+that many steps too: one row per evaluation, ``step`` says which, all written when the cell
+finishes). They enter a cell's identity only when set, so rows written without them keep
+theirs.
 """
 
 from __future__ import annotations
@@ -27,13 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlib import config, data, experiments, train
+from ganlib import config, data, experiments, stats, train
 from ganlib import workers as ganlib_workers
 from ganlib.shards import (  # noqa: F401 (merge, read_rows: the sweep's interface too)
     FIELDS,
     KEYS,
     METRICS_2D,
     METRICS_IMAGE,
+    OPTIONS,
     append,
     cell_key,
     cell_lock,
@@ -71,6 +79,14 @@ def _check(key: str, value):
             raise ValueError(f"lr must be a number >= 0 (or null for each loss's default), "
                              f"got {value!r}")
         return float(value)
+    if key == "settings" and value not in (None, "paper"):
+        raise ValueError(f"settings {value!r}: use 'paper' for the papers' values, or leave it "
+                         "out for the settings that fit the data")
+    if key == "ema" and value is not None and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1):
+        raise ValueError(f"ema must be a decay in [0, 1) (0: score G itself), got {value!r}")
+    if key == "eval_every" and value is not None and not (_is_int(value) and value >= 1):
+        raise ValueError(f"eval_every must be an integer >= 1, got {value!r}")
     return value
 
 
@@ -83,15 +99,15 @@ def expand(grid: dict) -> list[dict]:
     if not isinstance(grid, dict):
         raise ValueError(f"a grid is a JSON object such as {{\"loss\": [\"hinge\"], \"data\": "
                          f"\"ring8\", \"seed\": [0, 1]}}, got a {type(grid).__name__}")
-    unknown = set(grid) - set(KEYS)
+    unknown = set(grid) - set(KEYS) - set(OPTIONS)
     if unknown:
-        raise ValueError(f"unknown grid keys {sorted(unknown)}: use {KEYS}")
+        raise ValueError(f"unknown grid keys {sorted(unknown)}: use {KEYS + OPTIONS}")
     for key in ("loss", "data", "seed"):
         if key not in grid:
             raise ValueError(f"the grid needs {key!r}")
     grid = {**DEFAULTS, **grid}
     axes = {}
-    for key in KEYS:
+    for key in KEYS + tuple(k for k in OPTIONS if k in grid):
         values = grid[key] if isinstance(grid[key], list) else [grid[key]]
         if not values:
             raise ValueError(f"grid key {key!r} has an empty list")
@@ -117,8 +133,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
-    """Train one cell and score it; returns its CSV row."""
+def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[dict]:
+    """Train one cell and score it; returns its CSV rows (one per evaluation step, the
+    cell's final result last)."""
     device = config.get_device(device)
     kind = "image" if cell["data"] == "fashion-mnist" else "2d"
     n_eval = cell.get("n_eval", DEFAULTS["n_eval"])
@@ -128,14 +145,22 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
     fit_kw = {} if cell.get("lr") is None else {"lr": cell["lr"]}  # lr 0 is a learning rate
     row = {k: cell.get(k) for k in FIELDS}
     row["n_eval"] = n_eval
+    rows = []
     t0 = time.perf_counter()
     try:
+        objective, nets, kw = experiments.setup(cell["loss"], cell["data"], seed=cell["seed"],
+                                                paper=cell.get("settings") == "paper")
+        row["d_updates"] = cell["steps"] * objective.n_critic
         if kind == "2d":
             source = data.MIXTURES[cell["data"]](device=device)
-            objective, nets, kw = experiments.setup(cell["loss"], "2d", len(source.centers),
-                                                    seed=cell["seed"])
             run = experiments.train_2d(objective, source, profile, cell["seed"], nets=nets,
-                                       progress=False, **kw, **fit_kw)
+                                       ema=cell.get("ema"),
+                                       eval_every=cell.get("eval_every"), progress=False,
+                                       **kw, **fit_kw)
+            for point in run.curve[:-1]:
+                rows.append({**row, "step": point["step"], "diverged": 0,
+                             "d_updates": point["step"] * objective.n_critic,
+                             **{k: point[k] for k in METRICS_2D}})
             row.update({k: getattr(run.metrics, k) for k in METRICS_2D})
             if samples_dir is not None:
                 samples_dir.mkdir(parents=True, exist_ok=True)
@@ -145,7 +170,6 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
             from ganlib.evaluator import evaluate
 
             images = data.fashion_mnist("train", device=device)
-            objective, nets, kw = experiments.setup(cell["loss"], "image", seed=cell["seed"])
             run = experiments.train_images(objective, images, profile, cell["seed"], nets=nets,
                                            progress=False, **kw, **fit_kw)
             m = evaluate(run.G, n=profile.n_eval_image, seed=cell["seed"],
@@ -155,9 +179,9 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> dict:
         row["diverged"] = 0
     except train.TrainingDiverged:
         row["diverged"] = 1
-    row["seconds"] = round(time.perf_counter() - t0, 2)
-    row["device"] = str(device)
-    return row
+    row["step"] = cell["steps"]
+    seconds = round(time.perf_counter() - t0, 2)
+    return [{**r, "seconds": seconds, "device": str(device)} for r in rows + [row]]
 
 
 def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=None,
@@ -192,44 +216,34 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
 
 
 def _run_locked(cell: dict, device, out: Path, path: Path) -> tuple[dict | None, list[str]]:
-    """Train ``cell`` and append its row to ``path``, unless another process is training it
-    or has finished it (then the row is None); with what writing the row had to say. Runs in
-    a worker process or in this one."""
+    """Train ``cell`` and append its rows to ``path``, returning the final one, unless another
+    process is training it or has finished it (then None); with what writing the rows had to
+    say. Runs in a worker process or in this one."""
     key, notes = cell_key(cell), []
     with cell_lock(out, key) as held:
         if not held or key in done_keys(out):
             return None, notes
-        row = run_cell(cell, device, samples_dir=out / "samples")
-        append(path, row, notes.append)
-    return row, notes
+        rows = run_cell(cell, device, samples_dir=out / "samples")
+        append(path, rows, notes.append)
+    return rows[-1], notes
     return path
 
 
-def summarise(rows: list[dict], metric: str, by=("loss", "data")) -> dict:
-    """Mean and 95% confidence half-width (Student t) of ``metric`` per group."""
-    from scipy import stats
-
-    groups: dict[tuple, list[float]] = {}
-    for r in rows:
-        value = r.get(metric)
-        if value not in (None, "") and str(r.get("diverged", "0")) in ("0", "0.0"):
-            groups.setdefault(tuple(r[k] for k in by), []).append(float(value))
-    out = {}
-    for key, values in groups.items():
-        x = np.asarray(values)
-        half = (stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-                if len(x) > 1 else math.inf)
-        out[key] = {"mean": float(x.mean()), "ci95": float(half), "n": len(x)}
+def summarise(rows: list[dict], metric: str, by=("loss", "data"), low: float | None = 0.0,
+              high: float | None = None) -> dict:
+    """Per group: mean, percentile-bootstrap 95% interval of the mean inside ``[low, high]``
+    (``low``/``high``; ``ci95`` is its larger half-width), n and the per-seed values
+    (:mod:`ganlib.stats`). Diverged runs are left out."""
+    out = stats.summary(stats.groups_of(rows, metric, by), low, high)
+    for v in out.values():
+        v["ci95"] = max(v["mean"] - v["low"], v["high"] - v["mean"])
     return out
 
 
-def rank_with_ties(summary: dict, higher_is_better: bool) -> dict:
-    """Rank = 1 + the number of groups whose whole interval is strictly better; groups
-    whose intervals overlap therefore share ranks."""
-    sign = 1 if higher_is_better else -1
-    lo = {k: sign * v["mean"] - v["ci95"] for k, v in summary.items()}
-    hi = {k: sign * v["mean"] + v["ci95"] for k, v in summary.items()}
-    return {k: 1 + sum(lo[o] > hi[k] for o in summary if o != k) for k in summary}
+def rank_with_ties(summary: dict, higher_is_better: bool, alpha: float = 0.05) -> dict:
+    """Rank = 1 + the number of groups better by an exact permutation test at ``alpha``
+    (:func:`ganlib.stats.rank`); groups it cannot separate share ranks."""
+    return stats.rank({k: v["values"] for k, v in summary.items()}, higher_is_better, alpha)
 
 
 def load_grid(path: str | Path) -> dict:

@@ -22,7 +22,7 @@ def test_profile_env_var_wins(monkeypatch):
     assert config.get_profile("full").name == "quick"
     monkeypatch.delenv("GANLIB_PROFILE")
     assert config.get_profile("full").name == "full"
-    assert config.get_profile("auto").name == ("full" if torch.cuda.is_available() else "quick")
+    assert config.get_profile("auto").name == ("full" if torch.cuda.is_available() else "cpu")
 
 
 def test_run_card_records_what_reproduces_a_run():

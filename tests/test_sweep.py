@@ -33,6 +33,17 @@ def test_expand_crosses_lists_fills_defaults_and_refuses_bad_grids():
         sweep.expand({"loss": "hinge", "data": "ring8"})
 
 
+def test_optional_keys_enter_a_cells_identity_only_when_set():
+    plain, paper = sweep.expand({"loss": "r1", "data": "ring8", "seed": 0,
+                                 "settings": [None, "paper"]})
+    assert sweep.cell_key(plain) == sweep.cell_key(
+        {"loss": "r1", "data": "ring8", "seed": 0, "steps": 2000, "batch": 256, "lr": None,
+         "n_eval": 10_000})
+    assert sweep.cell_key(paper).endswith("|settings=paper")
+    with pytest.raises(ValueError, match="settings 'fit'"):
+        sweep.expand({"loss": "r1", "data": "ring8", "seed": 0, "settings": "fit"})
+
+
 @pytest.mark.parametrize("text,ok", [("0/1", (0, 1)), ("3/4", (3, 4)), ("4/4", None),
                                      ("-1/2", None), ("1", None), ("a/b", None)])
 def test_parse_shard(text, ok):
@@ -93,24 +104,40 @@ def test_an_older_shard_csv_is_rewritten_under_the_current_columns(tmp_path):
         assert tuple(next(csv.reader(fh))) == sweep.FIELDS
 
 
-def test_summarise_matches_a_t_interval_and_skips_diverged_runs():
-    rng = np.random.default_rng(0)
-    values = rng.normal(5, 2, size=6)
-    rows = [{"loss": "hinge", "data": "ring8", "w2": str(v), "diverged": "0"} for v in values]
-    rows.append({"loss": "hinge", "data": "ring8", "w2": "", "diverged": "1"})
-    s = sweep.summarise(rows, "w2")[("hinge", "ring8")]
-    lo, hi = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
-    assert s["n"] == 6 and s["mean"] == pytest.approx(values.mean())
-    assert s["ci95"] == pytest.approx((hi - lo) / 2)
-    single = sweep.summarise(rows[:1], "w2")[("hinge", "ring8")]
-    assert single["n"] == 1 and math.isinf(single["ci95"])
+def test_summarise_keeps_intervals_inside_the_range_and_skips_diverged_runs():
+    values = [8, 8, 8, 8, 7]
+    rows = [{"loss": "hinge", "data": "ring8", "modes": str(v), "diverged": "0"} for v in values]
+    rows.append({"loss": "hinge", "data": "ring8", "modes": "", "diverged": "1"})
+    s = sweep.summarise(rows, "modes", high=8)[("hinge", "ring8")]
+    assert s["n"] == 5 and s["mean"] == pytest.approx(7.8) and s["values"] == values
+    # a Student t interval would reach above 8; the bootstrap stays within what was seen
+    half_t = stats.t.ppf(0.975, 4) * np.std(values, ddof=1) / math.sqrt(5)
+    assert 7.8 + half_t > 8
+    assert 7 <= s["low"] <= s["mean"] <= s["high"] <= 8
 
 
-def test_rank_with_ties_shares_ranks_only_where_intervals_overlap():
-    summary = {"a": {"mean": 10.0, "ci95": 1.0}, "b": {"mean": 9.5, "ci95": 1.0},
-               "c": {"mean": 5.0, "ci95": 0.5}}
+def test_rank_with_ties_shares_ranks_where_the_test_cannot_separate():
+    summary = {"a": {"values": [8, 8, 8, 8, 8]}, "b": {"values": [8, 8, 8, 7, 8]},
+               "c": {"values": [1, 2, 1, 1, 3]}}
     assert sweep.rank_with_ties(summary, higher_is_better=True) == {"a": 1, "b": 1, "c": 3}
     assert sweep.rank_with_ties(summary, higher_is_better=False) == {"a": 2, "b": 2, "c": 1}
+
+
+def test_eval_every_writes_one_row_per_evaluation_and_merges_them(tmp_path):
+    grid = {**TINY, "loss": "nonsaturating", "seed": 0, "steps": 6, "eval_every": 2}
+    sweep.run(grid, tmp_path, device="cpu", log=lambda *_: None)
+    rows = sweep.read_rows(sweep.merge(tmp_path, tmp_path / "all.csv"))
+    assert sorted(int(r["step"]) for r in rows) == [2, 4, 6]
+    assert {r["d_updates"] for r in rows} == {"2", "4", "6"}
+    assert all(r["eval_every"] == "2" and r["modes_radius"] != "" for r in rows)
+    # the last evaluation is the cell's final score: the same cell without eval_every agrees
+    sweep.run({**grid, "eval_every": None}, tmp_path / "plain", device="cpu",
+              log=lambda *_: None)
+    (plain,) = sweep.read_rows(tmp_path / "plain")
+    last = next(r for r in rows if r["step"] == "6")
+    assert "eval_every" not in sweep.cell_key(plain)
+    for metric in ("modes", "high_quality", "w2"):
+        assert float(last[metric]) == pytest.approx(float(plain[metric]))
 
 
 def test_command_line_runs_shards_and_merges(tmp_path, capsys):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib import data, experiments, losses, models, train
+from ganlib import config, data, experiments, losses, models, train
 
 
 def run(steps=40, seed=0, batch_size=64, **kw):
@@ -183,3 +183,64 @@ def test_objective_modules_follow_the_networks_to_the_gpu():
     G, D = G.cuda(), D.cuda()  # InfoGAN's Q head was built on the CPU
     train.fit(G, D, obj, data.ring8(device="cuda"), steps=2, batch_size=32, progress=False)
     assert all(p.is_cuda for m in obj.extra_modules().values() for p in m.parameters())
+
+
+def test_ema_is_the_moving_average_of_the_generators_weights():
+    """``ema`` follows ema = d * ema + (1 - d) * G after every step t, d = min(decay,
+    (1 + t) / (10 + t)) (G's weights recorded through ``callback``), and training itself is
+    unchanged by it."""
+    import copy
+
+    torch.manual_seed(0)
+    G, D = models.pair("2d")
+    ema, decay = copy.deepcopy(G), 0.9
+    expected = [p.detach().clone() for p in G.parameters()]
+
+    def follow(step):
+        d = min(decay, (1 + step) / (10 + step))
+        for e, p in zip(expected, G.parameters()):
+            e.mul_(d).add_(p.detach(), alpha=1 - d)
+
+    h = train.fit(G, D, losses.get("nonsaturating"), data.ring8(), steps=40, batch_size=32,
+                  progress=False, ema=ema, ema_decay=decay, callback=follow)
+    for e, a, p in zip(expected, ema.parameters(), G.parameters()):
+        assert torch.allclose(a, e, atol=1e-6) and not torch.allclose(a, p)
+    torch.manual_seed(0)
+    G2, D2 = models.pair("2d")
+    plain = train.fit(G2, D2, losses.get("nonsaturating"), data.ring8(), steps=40,
+                      batch_size=32, progress=False)
+    assert np.array_equal(h["d_loss"], plain["d_loss"])
+    assert all(torch.equal(a, b) for a, b in zip(G.parameters(), G2.parameters()))
+    with pytest.raises(ValueError, match="ema_decay"):
+        train.fit(G, D, losses.get("nonsaturating"), data.ring8(), steps=1, ema=ema,
+                  ema_decay=1.0, progress=False)
+
+
+def test_train_2d_scores_the_ema_generator_and_records_discriminator_updates():
+    P = config.Profile("t", steps_2d=60, batch_2d=64, steps_image=1, batch_image=1,
+                       n_eval_2d=500, n_eval_image=1, seeds=1)
+    ring = data.ring8()
+    obj = losses.get("wgan-gp")
+    plain = experiments.train_2d(obj, ring, P, 0, eval_every=20, progress=False)
+    averaged = experiments.train_2d(losses.get("wgan-gp"), ring, P, 0, ema=0.99,
+                                    eval_every=20, progress=False)
+    assert plain.d_updates == averaged.d_updates == 60 * 5
+    assert [c["step"] for c in plain.curve] == [20, 40, 60]
+    # the same training run (G's final weights agree), scored through another generator
+    for a, b in zip(plain.G.parameters(), averaged.G.parameters()):
+        assert torch.equal(a, b)
+    assert averaged.G_ema is not None and plain.G_ema is None
+    assert not torch.equal(plain.samples, averaged.samples)
+
+
+@pytest.mark.parametrize("code_dim,engages", [(1, True), (8, False)])
+def test_began_controller_engages_only_with_a_bottleneck(code_dim, engages):
+    """With a 1-d code the 2-D autoencoder cannot reconstruct generated samples as well as
+    gamma times the data early on, so k_t rises off 0; a code wider than the input learns
+    the identity and k_t stays at 0."""
+    from ganlib.losses._nets import MLPAutoencoder
+
+    obj, (G, _), _ = experiments.setup("began", "ring8", seed=0, lr=2e-4)
+    D = MLPAutoencoder(code_dim=code_dim)
+    h = train.fit(G, D, obj, data.ring8(), steps=300, batch_size=64, progress=False)
+    assert (h["k"].max() > 0.05) == engages, h["k"].max()

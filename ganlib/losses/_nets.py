@@ -15,9 +15,16 @@ from ganlib import models
 
 
 class MLPAutoencoder(nn.Module):
-    """2-D autoencoder: the MLP discriminator's body as encoder, its mirror as decoder."""
+    """2-D autoencoder: the MLP discriminator's body as encoder, its mirror as decoder.
 
-    def __init__(self, in_dim: int = 2, hidden: int = 128, code_dim: int = 8):
+    The code is one number, fewer than the input's two: the autoencoder can fit a curve
+    through the data but cannot reconstruct every point of the plane, so generated samples
+    off that curve reconstruct worse than data. (With a code as wide as the input or wider
+    it learns the identity, reconstructs everything equally well, and BEGAN's controller
+    k_t never leaves 0.)
+    """
+
+    def __init__(self, in_dim: int = 2, hidden: int = 128, code_dim: int = 1):
         super().__init__()
         self.encoder = nn.Sequential(
             nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),

@@ -1,0 +1,127 @@
+"""Settings that fit the data, the statistics of the comparison, the coverage and W2-floor
+metrics, and seeding: a configuration gives the same numbers through every code path."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ganlib import config, data, experiments, losses, metrics, settings, stats, sweep
+
+
+def test_penalties_are_scaled_to_each_mixture_and_paper_values_stay_one_call_away():
+    r1 = settings.objective("r1", "ring8")
+    assert r1.params["gamma"] == pytest.approx(0.02 ** 2)
+    assert settings.objective("r1", "grid25").params["gamma"] == pytest.approx(0.05 ** 2)
+    assert settings.objective("r1", "ring8", paper=True).params["gamma"] == 10.0
+    # DRAGAN's perturbation: two standard deviations reach half-way to the neighbouring mode
+    for name in ("ring8", "grid25"):
+        c = settings.objective("dragan", name).params["c"]
+        assert 2 * math.sqrt(c) == pytest.approx(metrics.spacing(data.MIXTURES[name]()) / 2,
+                                                 rel=1e-3)
+    assert settings.objective("dragan", "fashion-mnist").params["c"] == 10.0
+    assert settings.objective("wgan-gp", "ring8").params["lambda"] == 10.0
+    # overrides win over both
+    assert settings.objective("r1", "ring8", gamma=1.0).params["gamma"] == 1.0
+    assert settings.objective("hinge", "ring8", lr=5e-4).lr == 5e-4
+
+
+def test_every_loss_has_settings_for_every_dataset_with_their_sources():
+    rows = settings.rows()
+    assert {(r["loss"], r["data"]) for r in rows} == {
+        (n, d) for n in losses.names() for d in settings.DATASETS}
+    assert {r["source"] for r in rows} <= {"paper", "book", "scaled", "pilot"}
+    for r in rows:
+        if r["source"] == "paper":
+            assert r["value"] == r["paper"], r
+        assert r["reason"], r
+    image = [r for r in rows if r["data"] == "fashion-mnist" and r["key"] != "batch"]
+    assert all(r["source"] == "paper" for r in image)
+    table = settings.markdown(["r1"], ("ring8",))
+    assert "| r1 | ring8 | gamma | 0.0004 | 10.0 | scaled |" in table
+    with pytest.raises(ValueError, match="unknown data 'mnist'"):
+        settings.settings("r1", "mnist")
+
+
+def test_setup_gives_the_data_fit_objective_and_the_kind_gives_the_papers():
+    obj, _, _ = experiments.setup("r1", "ring8", seed=0)
+    assert obj.params["gamma"] == pytest.approx(4e-4)
+    obj, _, _ = experiments.setup("r1", data.grid25(), seed=0)
+    assert obj.params["gamma"] == pytest.approx(2.5e-3)
+    assert obj.ema == settings.EMA_DECAY
+    obj, _, _ = experiments.setup("r1", "2d", seed=0)
+    assert obj.params["gamma"] == 10.0 and obj.ema == 0.0
+    assert experiments.setup("r1", "ring8", paper=True)[0].ema == 0.0
+    assert experiments.setup("r1", "fashion-mnist")[0].ema == 0.0
+    _, (G, D), kw = experiments.setup("cgan", "grid25", seed=0)
+    assert G.n_classes == 25 and kw == {"conditional": True}
+    with pytest.raises(ValueError, match="unknown data 'moons'"):
+        experiments.setup("r1", "moons")
+
+
+def test_bootstrap_interval_stays_inside_the_range_of_the_metric():
+    mean, lo, hi = stats.interval([8, 8, 8, 8, 7], high=8)
+    assert mean == pytest.approx(7.8) and 7 <= lo <= mean <= hi <= 8
+    assert stats.interval([8, 8, 8]) == (8.0, 8.0, 8.0)
+    assert stats.interval([0.0, 0.0, 1.0], low=0.0)[1] >= 0.0
+    with pytest.raises(ValueError, match="non-empty"):
+        stats.interval([])
+
+
+def test_permutation_test_is_exact_and_handles_ties():
+    # completely separated groups of 5: the two extreme splits of 252
+    assert stats.pvalue([8, 8, 8, 8, 8], [1, 2, 1, 3, 2]) == pytest.approx(2 / 252)
+    assert stats.pvalue([8, 8, 8], [8, 8, 8]) == 1.0
+    a, b = [3.0, 5.0, 4.0, 6.0], [2.0, 4.0, 1.0, 3.0]
+    from scipy.stats import permutation_test
+    ref = permutation_test((a, b), lambda x, y: np.mean(x) - np.mean(y),
+                           permutation_type="independent", n_resamples=math.inf)
+    assert stats.pvalue(a, b) == pytest.approx(ref.pvalue)
+    p = {("a", "b"): 0.01, ("a", "c"): 0.04, ("b", "c"): 0.03}
+    assert stats.holm(p) == {("a", "b"): 0.03, ("a", "c"): 0.06, ("b", "c"): 0.06}
+
+
+def test_ranks_tie_what_the_test_cannot_separate():
+    groups = {"a": [8, 8, 8, 8, 8], "b": [8, 7, 8, 8, 8], "c": [1, 1, 2, 1, 3]}
+    assert stats.rank(groups, higher_is_better=True) == {"a": 1, "b": 1, "c": 3}
+    # after Holm over the three pairs, 5 seeds cannot separate anything at 0.05
+    assert stats.rank(groups, True, correction="holm") == {"a": 1, "b": 1, "c": 3}
+    assert stats.rank(groups, True, alpha=0.001) == {"a": 1, "b": 1, "c": 1}
+
+
+def test_coverage_radius_counts_modes_found_but_not_yet_sharp():
+    ring = data.ring8()
+    x, _ = ring.sample(4000, generator=torch.Generator().manual_seed(1))
+    blurred = x + 0.1 * torch.randn(4000, 2, generator=torch.Generator().manual_seed(2))
+    m = metrics.mode_metrics(blurred, ring)
+    assert m.modes == 0 and m.modes_radius == 8  # 5 std off: not sharp, but every mode found
+    assert metrics.spacing(ring) == pytest.approx(2 * 2 * math.sin(math.pi / 8), rel=1e-5)
+
+
+def test_w2_floor_is_what_the_target_scores_against_itself():
+    ring = data.ring8()
+    floor = metrics.w2_floor(ring, 1000)
+    assert floor == metrics.w2_floor(ring, 1000)  # cached, deterministic
+    x, _ = ring.sample(1000, generator=torch.Generator().manual_seed(7))
+    m = metrics.mode_metrics(x, ring, n_w2=1000)
+    assert m.w2_floor == floor and 0.5 * floor < m.w2 < 2 * floor
+    assert metrics.w2_floor(ring, 4000) < floor  # the floor falls with the sample size
+
+
+def test_a_configuration_gives_the_same_numbers_through_every_code_path():
+    """setup + train_2d (a chapter), the sweep's cell runner, and train_2d building the
+    networks itself after unrelated random draws: the same weights, run and scores."""
+    P = config.Profile("t", steps_2d=120, batch_2d=64, steps_image=1, batch_image=1,
+                       n_eval_2d=1000, n_eval_image=1, seeds=1)
+    ring = data.ring8()
+    obj, nets, kw = experiments.setup("nonsaturating", "ring8", seed=0)
+    a = experiments.train_2d(obj, ring, P, 0, nets=nets, progress=False, **kw).metrics
+    (row,) = sweep.run_cell({"loss": "nonsaturating", "data": "ring8", "seed": 0,
+                             "steps": 120, "batch": 64, "lr": None, "n_eval": 1000}, "cpu")
+    torch.randn(1000)  # whatever ran before must not matter
+    c = experiments.train_2d(settings.objective("nonsaturating", "ring8"), ring, P, seed=0,
+                             progress=False).metrics
+    for m in ("modes", "high_quality", "kl", "w2", "modes_radius"):
+        assert getattr(a, m) == row[m] == getattr(c, m), m
+    assert row["d_updates"] == 120
