@@ -82,10 +82,8 @@ def covered(nearest: torch.Tensor, near: torch.Tensor, n_modes: int) -> int:
 
 
 @functools.lru_cache(maxsize=32)
-def _w2_floor(name: str, n: int, seed: int, repeats: int) -> float:
-    from ganlib import data
-
-    mixture = data.MIXTURES[name]()
+def _w2_floor(centers: tuple, std: float, n: int, seed: int, repeats: int) -> float:
+    mixture = Mixture("floor", torch.tensor(centers), std)
     gen = torch.Generator().manual_seed(seed)
     pairs = [(mixture.sample(n, generator=gen)[0], mixture.sample(n, generator=gen)[0])
              for _ in range(repeats)]
@@ -94,13 +92,10 @@ def _w2_floor(name: str, n: int, seed: int, repeats: int) -> float:
 
 def w2_floor(mixture: Mixture, n: int, seed: int = 0, repeats: int = 3) -> float:
     """Mean W2 between two independent ``n``-point samples of the target (``repeats``
-    pairs): what a perfect generator scores. Cached per mixture and ``n``."""
-    from ganlib import data
-
-    if mixture.name not in data.MIXTURES:
-        raise ValueError(f"w2_floor knows the mixtures {sorted(data.MIXTURES)}, "
-                         f"not {mixture.name!r}")
-    return _w2_floor(mixture.name, n, seed, repeats)
+    pairs): what a perfect generator scores. Cached per mixture (its centres and std, so a
+    rescaled or custom mixture gets its own floor) and ``n``."""
+    centers = tuple(map(tuple, mixture.centers.detach().cpu().tolist()))
+    return _w2_floor(centers, float(mixture.std), n, seed, repeats)
 
 
 def mode_metrics(samples: torch.Tensor, mixture: Mixture, n_w2: int = 2_000,

@@ -125,3 +125,12 @@ def test_a_configuration_gives_the_same_numbers_through_every_code_path():
     for m in ("modes", "high_quality", "kl", "w2", "modes_radius"):
         assert getattr(a, m) == row[m] == getattr(c, m), m
     assert row["d_updates"] == 120
+
+
+def test_w2_floor_of_a_rescaled_mixture_scales_with_it():
+    from ganlib import data
+
+    ring = data.ring8()
+    small = data.Mixture("ring8 / 2.5", ring.centers / 2.5, ring.std / 2.5)
+    assert metrics.w2_floor(small, 500) == pytest.approx(metrics.w2_floor(ring, 500) / 2.5,
+                                                          rel=1e-4)
