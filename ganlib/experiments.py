@@ -151,5 +151,4 @@ def setup(name: str, source, n_classes: int | None = None, seed: int | None = No
                                         else params))
     else:
         objective = settings.objective(name, dataset, paper=paper, **params)
-    conditional = name in ("cgan", "acgan")
-    return objective, nets, {"conditional": conditional} if conditional else {}
+    return objective, nets, {"conditional": True} if objective.conditional else {}

@@ -77,7 +77,8 @@ class Objective:
                  "n_critic": self.n_critic, "clip": self.clip,
                  "penalty": getattr(getattr(self.penalty, "func", self.penalty), "__name__",
                                     None),
-                 "instance_noise": self.instance_noise or None, "conditional": self.conditional}
+                 "instance_noise": self.instance_noise or None, "ema": self.ema or None,
+                 "conditional": self.conditional}
         shown |= self.params
         return kv_table(f"objective `{self.name}`",
                         {k: v for k, v in shown.items() if v not in (None, False)})
