@@ -42,18 +42,20 @@ class Profile:
     n_eval_2d: int  # samples drawn for the 2-D metrics
     n_eval_image: int  # samples drawn for the image metrics
     seeds: int  # seeds per setting where a chapter repeats runs
+    image_pair: str = "image"  # the image networks: "image" (InfoGAN paper) or "image-small"
 
     def _repr_markdown_(self) -> str:
-        sizes = {k: f"{v:,}" for k, v in asdict(self).items() if k != "name"}
+        sizes = {k: (f"{v:,}" if isinstance(v, int) else v) for k, v in asdict(self).items()
+                 if k != "name"}
         return kv_table(f"profile `{self.name}`", sizes)
 
 
 PROFILES = {
     "quick": Profile("quick", steps_2d=300, batch_2d=256, steps_image=30, batch_image=64,
-                     n_eval_2d=2_000, n_eval_image=500, seeds=2),
+                     n_eval_2d=2_000, n_eval_image=500, seeds=2, image_pair="image-small"),
     # the run that fits a CPU: 2-D budgets from the convergence curves, a short image run
     "cpu": Profile("cpu", steps_2d=4_000, batch_2d=256, steps_image=400, batch_image=64,
-                   n_eval_2d=5_000, n_eval_image=2_000, seeds=2),
+                   n_eval_2d=5_000, n_eval_image=2_000, seeds=2, image_pair="image-small"),
     "full": Profile("full", steps_2d=10_000, batch_2d=256, steps_image=9_370, batch_image=64,
                     n_eval_2d=10_000, n_eval_image=10_000, seeds=5),
 }

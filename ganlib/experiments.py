@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ganlib import config, data, settings, train
+from ganlib import config, data, models, settings, train
 from ganlib.metrics import ModeMetrics, mode_metrics
 from ganlib.objective import Objective
 
@@ -32,6 +32,11 @@ class Run:
     d_updates: int = 0  # discriminator updates: generator steps times n_critic
     curve: list[dict] = field(default_factory=list)  # {"step": s, **metrics} per evaluation
     G_ema: nn.Module | None = None  # the moving average of G's weights, when trained with one
+
+    @property
+    def generator(self) -> nn.Module:
+        """The generator the run is scored by: the moving average when there is one."""
+        return self.G if self.G_ema is None else self.G_ema
 
 
 def _score(G: nn.Module, objective: Objective, mixture: data.Mixture, n: int, seed: int):
@@ -84,19 +89,34 @@ def train_2d(objective: Objective, mixture: data.Mixture, profile: config.Profil
 
 def train_images(objective: Objective, images: data.Images, profile: config.Profile,
                  seed: int = 0, nets: tuple[nn.Module, nn.Module] | None = None,
-                 **fit_kw) -> Run:
-    """Train the conv pair on Fashion-MNIST for ``profile.steps_image`` steps (the loss's
-    networks, built from the seed alone, unless ``nets`` are given)."""
+                 ema: float | None = None, **fit_kw) -> Run:
+    """Train on Fashion-MNIST for ``profile.steps_image`` steps: the loss's networks of kind
+    ``profile.image_pair``, built from the seed alone, unless ``nets`` are given. With
+    ``ema`` > 0 (default: the objective's ``ema``) ``run.G_ema`` is the moving average of G's
+    weights, and ``run.samples`` are drawn from it."""
     device = images.device
-    G, D = nets or networks(objective.name, images, seed=seed)
+    if nets is None and objective.params.get("kind", profile.image_pair) != profile.image_pair:
+        raise ValueError(f"{objective.name} was built for {objective.params['kind']!r} networks "
+                         f"but profile {profile.name!r} trains {profile.image_pair!r}: build it "
+                         f"with experiments.setup(..., pair=profile.image_pair)")
+    G, D = nets or networks(objective.name, images, seed=seed, pair=profile.image_pair)
     G, D = G.to(device), D.to(device)
+    ema = objective.ema if ema is None else ema
+    G_ema = copy.deepcopy(G) if ema else None
     fit_kw.setdefault("conditional", objective.conditional)
     config.seed_everything(seed)
     history = train.fit(G, D, objective, images, steps=profile.steps_image,
                         batch_size=profile.batch_image, seed=seed,
-                        sample_every=max(1, profile.steps_image // 4), **fit_kw)
-    return Run(G, D, history, history.samples[profile.steps_image],
-               d_updates=profile.steps_image * objective.n_critic)
+                        sample_every=max(1, profile.steps_image // 4), ema=G_ema,
+                        ema_decay=ema or 0.999, **fit_kw)
+    samples = history.samples[profile.steps_image]
+    if G_ema is not None:  # the same fixed inputs as the snapshots, through the average
+        fixed = train.seeded_latent(objective.latent, len(samples), G.z_dim, 1234, device)
+        y = (torch.arange(len(samples), device=device) % G.n_classes
+             if fit_kw["conditional"] else None)
+        samples = train.generate(G_ema, len(samples), z=fixed, y=y).cpu()
+    return Run(G, D, history, samples, d_updates=profile.steps_image * objective.n_critic,
+               G_ema=G_ema)
 
 
 def _dataset(source) -> tuple[str | None, str, int | None]:
@@ -115,13 +135,18 @@ def _dataset(source) -> tuple[str | None, str, int | None]:
                      "images from ganlib.data, or the kind '2d' / 'image'")
 
 
-def networks(name: str, source, n_classes: int | None = None,
-             seed: int | None = None) -> tuple[nn.Module, nn.Module]:
+def networks(name: str, source, n_classes: int | None = None, seed: int | None = None,
+             pair: str | None = None) -> tuple[nn.Module, nn.Module]:
     """The networks loss ``name`` trains on ``source`` (see :func:`setup`), their initial
-    weights drawn after seeding with ``seed`` (when given)."""
+    weights drawn after seeding with ``seed`` (when given); on images, ``pair`` chooses the
+    networks ("image", the default, or "image-small")."""
     from ganlib import losses
 
     _, kind, labels = _dataset(source)
+    if pair is not None and kind == "image":
+        if models.data_kind(pair) != "image":
+            raise ValueError(f"pair {pair!r} is not an image pair: use 'image' or 'image-small'")
+        kind = pair
     if seed is not None:
         config.seed_everything(seed)
     n_classes = n_classes or labels
@@ -130,7 +155,7 @@ def networks(name: str, source, n_classes: int | None = None,
 
 
 def setup(name: str, source, n_classes: int | None = None, seed: int | None = None,
-          paper: bool = False, **params):
+          paper: bool = False, pair: str | None = None, **params):
     """Everything ``fit`` needs to train loss ``name`` on ``source``:
     ``(objective, (G, D), fit_kwargs)``.
 
@@ -140,15 +165,18 @@ def setup(name: str, source, n_classes: int | None = None, seed: int | None = No
     "2d" or "image" alone gives the paper's values. The networks are those the loss needs
     (conditional nets for cgan/acgan with ``n_classes`` labels, the data's by default,
     InfoGAN's codes, autoencoders for EBGAN/BEGAN). With ``seed``, their initial weights
-    depend on the seed alone, not on whatever ran before in the process.
+    depend on the seed alone, not on whatever ran before in the process. On images, ``pair``
+    chooses the networks ("image" or "image-small"; pass ``profile.image_pair``).
     """
     from ganlib import losses
 
     dataset, kind, _ = _dataset(source)
-    nets = networks(name, source, n_classes, seed)
+    nets = networks(name, source, n_classes, seed, pair)
+    if kind == "image" and pair is not None:
+        kind = pair
     if dataset is None:
         objective = losses.get(name, **({"kind": kind, **params} if name == "infogan"
                                         else params))
     else:
-        objective = settings.objective(name, dataset, paper=paper, **params)
+        objective = settings.objective(name, dataset, paper=paper, pair=pair, **params)
     return objective, nets, {"conditional": True} if objective.conditional else {}

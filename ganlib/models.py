@@ -109,6 +109,44 @@ class ConvDiscriminator(nn.Module):
         return out.squeeze(1) if self.out_dim == 1 else out
 
 
+class SmallConvGenerator(nn.Module):
+    """A small DCGAN generator for CPUs: FC 64x7x7-BN-ReLU, deconv 32 4x4/2-BN-ReLU,
+    deconv 1 4x4/2-tanh (about 0.26M parameters against the InfoGAN pair's 6.6M)."""
+
+    def __init__(self, z_dim: int = 64, n_classes: int = 0, channels: int = 1,
+                 width: int = 64):
+        super().__init__()
+        self.z_dim, self.n_classes, self.width = z_dim, n_classes, width
+        self.fc = nn.Sequential(nn.Linear(z_dim + n_classes, width * 7 * 7),
+                                nn.BatchNorm1d(width * 7 * 7), nn.ReLU())
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(width, width // 2, 4, 2, 1), nn.BatchNorm2d(width // 2),
+            nn.ReLU(), nn.ConvTranspose2d(width // 2, channels, 4, 2, 1), nn.Tanh())
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        c = _one_hot(y, self.n_classes, len(z))
+        h = self.fc(z if c is None else torch.cat([z, c], 1))
+        return self.deconv(h.view(-1, self.width, 7, 7))
+
+
+class SmallConvDiscriminator(nn.Module):
+    """conv 32 4x4/2-LReLU, conv 64 4x4/2-BN-LReLU, FC ``out_dim`` (the small pair's D;
+    ``batchnorm=False`` for the per-sample penalties, as :class:`ConvDiscriminator`)."""
+
+    def __init__(self, out_dim: int = 1, n_classes: int = 0, channels: int = 1,
+                 batchnorm: bool = True, width: int = 64):
+        super().__init__()
+        self.n_classes, self.out_dim = n_classes, out_dim
+        self.features = nn.Sequential(
+            nn.Conv2d(channels + n_classes, width // 2, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width // 2, width, 4, 2, 1),
+            nn.BatchNorm2d(width) if batchnorm else nn.Identity(), nn.LeakyReLU(0.2),
+            nn.Flatten())
+        self.head = nn.Linear(width * 7 * 7, out_dim)
+
+    forward = ConvDiscriminator.forward
+
+
 def has_batchnorm(module: nn.Module) -> bool:
     """True when any submodule normalises over the batch."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
@@ -144,9 +182,22 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
             nn.init.zeros_(m.bias)
 
 
+# model kinds and the data each is for: the 2-D MLPs, the InfoGAN paper's 28x28 pair, and the
+# small DCGAN pair that trains on a CPU in minutes
+KINDS = {"2d": "2d", "image": "image", "image-small": "image"}
+
+
+def data_kind(kind: str) -> str:
+    """"2d" or "image": the data a model kind is for (a ValueError for an unknown kind)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r}: use one of {', '.join(KINDS)}")
+    return KINDS[kind]
+
+
 def pair(kind: str, *, z_dim: int | None = None, n_classes: int = 0, d_out: int = 1,
          batchnorm: bool = True) -> tuple[nn.Module, nn.Module]:
-    """The standard (G, D) pair for ``kind`` = ``"2d"`` or ``"image"``, freshly initialised."""
+    """The standard (G, D) pair for ``kind`` = ``"2d"``, ``"image"`` (the InfoGAN paper's
+    pair) or ``"image-small"`` (the small DCGAN pair for CPUs), freshly initialised."""
     if z_dim is not None and z_dim < 1:
         raise ValueError(f"z_dim must be a positive integer, got {z_dim}")
     if kind == "2d":
@@ -158,7 +209,13 @@ def pair(kind: str, *, z_dim: int | None = None, n_classes: int = 0, d_out: int 
         init_weights(G)
         init_weights(D)
         return G, D
-    raise ValueError(f"unknown model kind {kind!r}: use '2d' or 'image'")
+    if kind == "image-small":
+        G = SmallConvGenerator(64 if z_dim is None else z_dim, n_classes=n_classes)
+        D = SmallConvDiscriminator(d_out, n_classes=n_classes, batchnorm=batchnorm)
+        init_weights(G)
+        init_weights(D)
+        return G, D
+    raise ValueError(f"unknown model kind {kind!r}: use '2d', 'image' or 'image-small'")
 
 
 def spectral_norm(module: nn.Module, n_power_iterations: int = 1) -> nn.Module:

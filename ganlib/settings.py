@@ -126,14 +126,16 @@ _EMA_REASON = ("non-saturating, ring8, 5 seeds, lr 1e-3: from step 2,500 to 6,00
 _PAPER_REASON = "the paper's, or the collections' where the paper gives none"
 
 
-def objective(name: str, data: str, paper: bool = False, **params) -> Objective:
+def objective(name: str, data: str, paper: bool = False, pair: str | None = None,
+              **params) -> Objective:
     """Loss ``name`` with its settings for ``data`` (``paper=True``: the paper's values);
-    ``params`` override either."""
+    ``params`` override either. ``pair`` is the image networks' kind ("image" or
+    "image-small", which sizes InfoGAN's Q head); it has no effect on 2-D data."""
     from ganlib import losses
 
     chosen = {} if paper else {s.key: s.value for s in settings(name, data) if s.key != "batch"}
     if name == "infogan":
-        chosen["kind"] = "image" if data == "fashion-mnist" else "2d"
+        chosen["kind"] = (pair or "image") if data == "fashion-mnist" else "2d"
     return losses.get(name, **{**chosen, **params})
 
 

@@ -139,12 +139,13 @@ def _r1(gamma: float = 10.0, r2: bool = False, **opt) -> Objective:
 
 # Default number of classes of the labels each kind of data carries (ring8's mode index,
 # Fashion-MNIST's class); pass n_classes=25 for grid25.
-N_CLASSES = {"2d": 8, "image": 10}
+N_CLASSES = {"2d": 8, "image": 10, "image-small": 10}
 _NO_BATCHNORM = ("wgan-gp", "dragan", "r1")  # per-sample gradient penalties
 
 
 def make_models(name: str, kind: str = "2d", **kw) -> tuple[nn.Module, nn.Module]:
-    """The (G, D) pair that loss ``name`` trains, for ``kind`` = "2d" or "image".
+    """The (G, D) pair that loss ``name`` trains, for ``kind`` = "2d", "image" or
+    "image-small" (:data:`ganlib.models.KINDS`).
 
     Every loss gets the shared pair of :func:`ganlib.models.pair`, changed only where the loss
     needs it:
@@ -159,8 +160,7 @@ def make_models(name: str, kind: str = "2d", **kw) -> tuple[nn.Module, nn.Module
     Other keywords (``z_dim``...) go to :func:`ganlib.models.pair`.
     """
     _check_name(name)
-    if kind not in N_CLASSES:
-        raise ValueError(f"unknown model kind {kind!r}: use '2d' or 'image'")
+    models.data_kind(kind)  # a clear error for an unknown kind
     if name in _NO_BATCHNORM:
         kw.setdefault("batchnorm", False)
     if name in ("ebgan", "began"):

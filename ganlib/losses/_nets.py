@@ -40,18 +40,20 @@ class MLPAutoencoder(nn.Module):
 
 class ConvAutoencoder(nn.Module):
     """28x28 autoencoder: the conv discriminator's first layers as encoder (to a ``code_dim``
-    embedding), the conv generator's last layers as decoder; no BatchNorm."""
+    embedding), the conv generator's last layers as decoder; no BatchNorm. ``width`` is the
+    widest layer's channels (128 for the InfoGAN pair, 64 for the small pair)."""
 
-    def __init__(self, channels: int = 1, code_dim: int = 32):
+    def __init__(self, channels: int = 1, code_dim: int = 32, width: int = 128):
         super().__init__()
+        w = width
         self.encoder = nn.Sequential(
-            nn.Conv2d(channels, 64, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(128 * 7 * 7, code_dim))
+            nn.Conv2d(channels, w // 2, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(w // 2, w, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(w * 7 * 7, code_dim))
         self.decoder = nn.Sequential(
-            nn.Linear(code_dim, 128 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (128, 7, 7)),
-            nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(64, channels, 4, 2, 1), nn.Tanh())
+            nn.Linear(code_dim, w * 7 * 7), nn.ReLU(), nn.Unflatten(1, (w, 7, 7)),
+            nn.ConvTranspose2d(w, w // 2, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(w // 2, channels, 4, 2, 1), nn.Tanh())
 
     def forward(self, x: torch.Tensor, y=None) -> tuple[torch.Tensor, torch.Tensor]:
         code = self.encoder(x)
@@ -59,14 +61,14 @@ class ConvAutoencoder(nn.Module):
 
 
 def autoencoder(kind: str) -> nn.Module:
-    """The autoencoder discriminator for ``kind`` = "2d" or "image", freshly initialised."""
+    """The autoencoder discriminator for ``kind`` = "2d", "image" or "image-small", freshly
+    initialised."""
+    models.data_kind(kind)
     if kind == "2d":
         return MLPAutoencoder()
-    if kind == "image":
-        D = ConvAutoencoder()
-        models.init_weights(D)
-        return D
-    raise ValueError(f"unknown model kind {kind!r}: use '2d' or 'image'")
+    D = ConvAutoencoder(width=128 if kind == "image" else 64)
+    models.init_weights(D)
+    return D
 
 
 def q_head(in_dim: int, out_dim: int, hidden: int = 128) -> nn.Module:

@@ -39,9 +39,10 @@ from ganlib.losses._common import check_class_logits, check_scores, reduce
 from ganlib.losses._nets import q_head
 from ganlib.objective import Objective, check_number
 
-NOISE_DIM = {"2d": 2, "image": 62}
-CODES = {"2d": (8, 1), "image": (10, 2)}  # (categories K, continuous dimensions m)
-FEATURES = {"2d": 128, "image": 1024}  # width of D.features for the shared pairs
+NOISE_DIM = {"2d": 2, "image": 62, "image-small": 62}
+# (categories K, continuous dimensions m)
+CODES = {"2d": (8, 1), "image": (10, 2), "image-small": (10, 2)}
+FEATURES = {"2d": 128, "image": 1024, "image-small": 64 * 7 * 7}  # width of D.features
 
 
 def categorical_bound(logits: torch.Tensor, codes: torch.Tensor,
@@ -163,9 +164,10 @@ def objective(kind: str = "2d", n_categories: int | None = None,
               n_continuous: int | None = None, lambda_cat: float = 1.0,
               lambda_cont: float = 0.1, device=None, **opt) -> InfoGANObjective:
     """InfoGAN for the ``kind`` of networks ("2d": 8 categories + 1 continuous code on 2 noise
-    dims; "image": 10 + 2 on 62, the paper's MNIST setting), Q head placed on ``device``."""
+    dims; "image": 10 + 2 on 62, the paper's MNIST setting, also for "image-small"), Q head
+    placed on ``device``."""
     if kind not in NOISE_DIM:
-        raise ValueError(f"unknown model kind {kind!r}: use '2d' or 'image'")
+        raise ValueError(f"unknown model kind {kind!r}: use one of {', '.join(NOISE_DIM)}")
     k_default, m_default = CODES[kind]
     k = k_default if n_categories is None else n_categories
     m = m_default if n_continuous is None else n_continuous
