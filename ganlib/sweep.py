@@ -18,10 +18,13 @@ holds (every key of ``KEYS``, ``n_eval`` included).
 
 Optional keys: ``settings`` ("paper" for the losses' paper values instead of those that fit
 the data, :mod:`ganlib.settings`), ``ema`` (score the moving average of G's weights with
-that decay, 0 for G itself; by default the settings' choice) and ``eval_every`` (score every
-that many steps too: one row per evaluation, ``step`` says which, all written when the cell
-finishes). They enter a cell's identity only when set, so rows written without them keep
-theirs.
+that decay, 0 for G itself; by default the settings' choice), ``eval_every`` (2-D: score
+every that many steps too: one row per evaluation, ``step`` says which, all written when
+the cell finishes) and ``pair`` (the image networks, "image" by default or "image-small").
+They enter a cell's identity only when set, so rows written without them keep theirs.
+Every cell stores 1,000 samples of its scored generator under ``DIR/samples`` (2-D points
+as float16 ``.npy``, images as uint8 ``.npz``), so its results can be looked at without
+training it again.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ganlib import config, data, experiments, stats, train
 from ganlib import workers as ganlib_workers
@@ -71,6 +75,8 @@ def _check(key: str, value):
         raise ValueError(f"seed must be an integer in 0..{config.SEED_MAX}, got {value!r}")
     if key in ("steps", "batch", "n_eval") and not (_is_int(value) and value >= 1):
         raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+    if key == "pair" and value not in ("image", "image-small"):
+        raise ValueError(f"unknown pair {value!r}: use 'image' or 'image-small'")
     if key == "lr":
         if value is None:
             return None
@@ -139,9 +145,11 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
     device = config.get_device(device)
     kind = "image" if cell["data"] == "fashion-mnist" else "2d"
     n_eval = cell.get("n_eval", DEFAULTS["n_eval"])
+    pair = cell.get("pair") or "image"
     profile = config.Profile(
         "sweep", steps_2d=cell["steps"], batch_2d=cell["batch"], steps_image=cell["steps"],
-        batch_image=cell["batch"], n_eval_2d=n_eval, n_eval_image=n_eval, seeds=1)
+        batch_image=cell["batch"], n_eval_2d=n_eval, n_eval_image=n_eval, seeds=1,
+        image_pair=pair)
     fit_kw = {} if cell.get("lr") is None else {"lr": cell["lr"]}  # lr 0 is a learning rate
     row = {k: cell.get(k) for k in FIELDS}
     row["n_eval"] = n_eval
@@ -149,7 +157,8 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
     t0 = time.perf_counter()
     try:
         objective, nets, kw = experiments.setup(cell["loss"], cell["data"], seed=cell["seed"],
-                                                paper=cell.get("settings") == "paper")
+                                                paper=cell.get("settings") == "paper",
+                                                pair=pair if kind == "image" else None)
         row["d_updates"] = cell["steps"] * objective.n_critic
         if kind == "2d":
             source = data.MIXTURES[cell["data"]](device=device)
@@ -164,24 +173,43 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
             row.update({k: getattr(run.metrics, k) for k in METRICS_2D})
             if samples_dir is not None:
                 samples_dir.mkdir(parents=True, exist_ok=True)
-                name = cell_key(row).replace("|", "_").replace("=", "-") + ".npy"
-                np.save(samples_dir / name, run.samples[:1000].numpy().astype(np.float16))
+                np.save(samples_dir / _sample_name(row, ".npy"),
+                        run.samples[:1000].numpy().astype(np.float16))
         else:
             from ganlib.evaluator import evaluate
 
             images = data.fashion_mnist("train", device=device)
             run = experiments.train_images(objective, images, profile, cell["seed"], nets=nets,
-                                           progress=False, **kw, **fit_kw)
-            m = evaluate(run.G, n=profile.n_eval_image, seed=cell["seed"],
+                                           ema=cell.get("ema"), progress=False, **kw, **fit_kw)
+            m = evaluate(run.generator, n=profile.n_eval_image, seed=cell["seed"],
                          latent=objective.latent)
             row.update({k: getattr(m, k) for k in METRICS_IMAGE if k != "fd_floor"})
             row["fd_floor"] = m.floor.fd
+            if samples_dir is not None:
+                save_images(samples_dir / _sample_name(row, ".npz"), run.generator, objective,
+                            cell["seed"], kw.get("conditional", False))
         row["diverged"] = 0
     except train.TrainingDiverged:
         row["diverged"] = 1
     row["step"] = cell["steps"]
     seconds = round(time.perf_counter() - t0, 2)
     return [{**r, "seconds": seconds, "device": str(device)} for r in rows + [row]]
+
+
+def _sample_name(row: dict, suffix: str) -> str:
+    return cell_key(row).replace("|", "_").replace("=", "-") + suffix
+
+
+def save_images(path: Path, G, objective, seed: int, conditional: bool, n: int = 1_000) -> None:
+    """``n`` samples of ``G`` drawn under ``seed`` (balanced labels for a conditional G), as
+    uint8 images (N, 1, 28, 28) in ``path`` (``np.load(path)["images"]``), with their labels."""
+    device = next(G.parameters()).device
+    z = train.seeded_latent(objective.latent, n, G.z_dim, seed, device)
+    y = torch.arange(n, device=device) % G.n_classes if conditional else None
+    x = train.generate(G, n, z=z, y=y).cpu()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, images=((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+                        .numpy(), labels=np.array([] if y is None else y.cpu().numpy()))
 
 
 def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=None,

@@ -297,3 +297,21 @@ def test_two_processes_on_one_shard_train_each_cell_once(tmp_path, monkeypatch):
     assert sorted(calls) == sorted(sweep.cell_key(c) for c in sweep.expand(grid))
     assert sorted(r["seed"] for r in sweep.read_rows(tmp_path)) == ["0", "1", "2"]
     assert not list(tmp_path.glob(".cell-*.lock"))
+
+
+def test_image_cells_train_the_pair_asked_for_and_store_their_samples(tmp_path):
+    grid = {"loss": ["nonsaturating", "acgan"], "data": "fashion-mnist", "seed": 0,
+            "steps": 2, "batch": 16, "n_eval": 64, "pair": "image-small", "ema": 0.9}
+    sweep.run(grid, tmp_path, device="cpu", log=lambda *_: None, workers=1)
+    rows = sweep.read_rows(tmp_path)
+    assert sorted(r["loss"] for r in rows) == ["acgan", "nonsaturating"]
+    assert all(r["pair"] == "image-small" and r["fd"] != "" for r in rows)
+    stored = sorted((tmp_path / "samples").glob("*.npz"))
+    assert [("acgan" in p.name, "pair-image-small" in p.name) for p in stored] == [
+        (True, True), (False, True)]
+    acgan = np.load(stored[0])
+    assert acgan["images"].dtype == np.uint8 and acgan["images"].shape == (1000, 1, 28, 28)
+    assert np.array_equal(acgan["labels"], np.arange(1000) % 10)  # balanced classes
+    assert len(np.load(stored[1])["labels"]) == 0
+    with pytest.raises(ValueError, match="unknown pair"):
+        sweep.expand({**grid, "pair": "big"})
