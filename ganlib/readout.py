@@ -1,0 +1,92 @@
+"""What a chapter may say about its runs: convergence checks and sentences chosen from the
+numbers (glued into the Takeaways), so that no comparative claim is written by hand.
+
+* :func:`settled` says whether a run's metric stopped moving over its last evaluations;
+  a chapter reads a run as a property of the loss only when it has.
+* :func:`verdict_2d` describes a 2-D result over seeds: full coverage, a collapse to some
+  modes at convergence, or "too short to read".
+* :func:`verdict_image` describes an evaluator score against the book's image targets
+  (all 10 classes, recall >= 0.1, FD <= 100), and calls a run that misses them a failed
+  run at that budget rather than a property of the loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# a 2-D run "covers" the mixture when every mode is covered and this share of samples is
+# high quality (within 3 std of a mode)
+HIGH_QUALITY = 80.0
+# the image targets of the cpu profile
+IMAGE_TARGET = {"fd": 100.0, "recall": 0.1, "class_coverage": 1.0}
+
+
+def settled(curve: Sequence[dict], key: str = "modes", last: int = 3,
+            tol: float = 0.0) -> bool:
+    """True when ``key`` varied by at most ``tol`` over the last ``last`` evaluations of
+    ``curve`` (``Run.curve``: one dict per evaluation); False when there are fewer."""
+    if last < 2:
+        raise ValueError(f"last must be >= 2 (a change needs two points), got {last}")
+    values = [float(point[key]) for point in curve[-last:]]
+    return len(values) == last and max(values) - min(values) <= tol
+
+
+def full_coverage(m) -> bool:
+    """Every mode covered with at least :data:`HIGH_QUALITY` % high-quality samples."""
+    return m.modes == m.total_modes and m.high_quality >= HIGH_QUALITY
+
+
+def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None,
+               steps: int | None = None) -> str:
+    """One sentence on a loss's 2-D runs (one :class:`~ganlib.metrics.ModeMetrics` per
+    seed, and their curves when scored along the way)."""
+    if not metrics:
+        raise ValueError("verdict_2d needs the metrics of at least one run")
+    n, total = len(metrics), metrics[0].total_modes
+    runs = "the run" if n == 1 else f"{n} seeds"
+    modes = sorted(m.modes for m in metrics)
+    found = sorted(m.modes_radius for m in metrics)
+    unsettled = [] if curves is None else [i for i, c in enumerate(curves)
+                                           if not settled(c, "modes_radius")]
+    if unsettled:
+        when = f" after {steps:,} steps" if steps else ""
+        return (f"{len(unsettled)} of {runs} had not settled{when} (the number of modes "
+                "found was still changing): too short to read as a property of the loss")
+    good = sum(full_coverage(m) for m in metrics)
+    hq = sorted(round(m.high_quality) for m in metrics)
+    if good == n:
+        return (f"all {total} modes with at least {hq[0]}% high-quality samples in "
+                f"{'the run' if n == 1 else f'every one of {n} seeds'}")
+    if good:
+        return (f"all {total} modes with at least {HIGH_QUALITY:.0f}% high quality in {good} "
+                f"of {n} seeds; the others cover {_span(modes[:n - good])} of {total}")
+    if found[-1] == total and modes[-1] < total:
+        return (f"samples near every mode (all {total} within 0.3 spacings in at least one "
+                f"seed) but not sharp: {_span(modes)} of {total} modes at the 3-std rule, "
+                f"{_span(hq)}% high quality")
+    return f"{_span(modes)} of {total} modes in {runs}: a collapse onto part of the mixture"
+
+
+def verdict_image(m) -> str:
+    """One sentence on an evaluator score (:class:`~ganlib.evaluator.ImageMetrics`)."""
+    classes = round(10 * m.class_coverage)
+    floor = f" (floor {m.floor.fd:.2f})" if m.floor is not None else ""
+    numbers = f"FD {m.fd:.0f}{floor}, recall {m.recall:.2f}, {classes} of 10 classes"
+    if all(_meets(m, k, v) for k, v in IMAGE_TARGET.items()):
+        return f"meets the book's image targets: {numbers}"
+    short = [k for k, v in IMAGE_TARGET.items() if not _meets(m, k, v)]
+    return (f"misses the book's image targets ({', '.join(_NAMES[k] for k in short)}): "
+            f"{numbers}; a run that failed at this budget says little about the loss")
+
+
+_NAMES = {"fd": "FD <= 100", "recall": "recall >= 0.1", "class_coverage": "all 10 classes"}
+
+
+def _meets(m, key: str, target: float) -> bool:
+    value = getattr(m, key)
+    return value <= target if key == "fd" else value >= target
+
+
+def _span(values: Sequence) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"

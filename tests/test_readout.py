@@ -1,0 +1,54 @@
+"""The sentences chapters glue into their Takeaways follow from the numbers."""
+
+import pytest
+
+from ganlib import readout
+from ganlib.evaluator import ImageMetrics
+from ganlib.metrics import ModeMetrics
+
+
+def mm(modes, hq, radius=None, total=8):
+    return ModeMetrics(modes, total, hq, 0.0, 0.1, total if radius is None else radius, 0.05)
+
+
+def curve(*values):
+    return [{"step": 500 * (i + 1), "modes_radius": v, "modes": v} for i, v in enumerate(values)]
+
+
+def test_settled_needs_the_last_evaluations_to_agree():
+    assert readout.settled(curve(3, 8, 8, 8), "modes")
+    assert not readout.settled(curve(8, 8, 7), "modes")
+    assert not readout.settled(curve(8, 8), "modes")  # fewer points than asked for
+    assert readout.settled(curve(8, 7, 7.5), "modes", tol=1)
+    with pytest.raises(ValueError, match="last must be"):
+        readout.settled(curve(8, 8), last=1)
+
+
+def test_verdict_2d_reads_coverage_collapse_and_unsettled_runs():
+    assert readout.verdict_2d([mm(8, 93.4), mm(8, 88.0)]).startswith(
+        "all 8 modes with at least 88% high-quality samples in every one of 2 seeds")
+    assert "in 1 of 2 seeds; the others cover 5 of 8" in readout.verdict_2d(
+        [mm(8, 93.0), mm(5, 90.0)])
+    assert "a collapse onto part" in readout.verdict_2d([mm(3, 95.0, 3), mm(2, 97.0, 2)])
+    assert "2-3 of 8 modes" in readout.verdict_2d([mm(3, 95.0, 3), mm(2, 97.0, 2)])
+    # found every mode but blurred: not a collapse
+    assert "not sharp" in readout.verdict_2d([mm(1, 20.0, radius=8)])
+    text = readout.verdict_2d([mm(8, 93.0), mm(8, 90.0)],
+                              curves=[curve(8, 8, 8), curve(4, 6, 8)], steps=6000)
+    assert text.startswith("1 of 2 seeds had not settled after 6,000 steps")
+    with pytest.raises(ValueError):
+        readout.verdict_2d([])
+
+
+def im(fd, recall, coverage, floor=0.81):
+    f = ImageMetrics(floor, 0.7, 0.7, 1.0, 0.0, 0.9, 10_000)
+    return ImageMetrics(fd, 0.5, recall, coverage, 0.1, 0.9, 10_000, floor=f)
+
+
+def test_verdict_image_checks_every_target():
+    assert readout.verdict_image(im(85.0, 0.31, 1.0)).startswith(
+        "meets the book's image targets: FD 85 (floor 0.81), recall 0.31, 10 of 10 classes")
+    text = readout.verdict_image(im(140.0, 0.05, 0.8))
+    assert "FD <= 100, recall >= 0.1, all 10 classes" in text and "8 of 10" in text
+    assert "says little about the loss" in text
+    assert "(FD <= 100)" in readout.verdict_image(im(101.0, 0.2, 1.0))
