@@ -180,3 +180,32 @@ def setup(name: str, source, n_classes: int | None = None, seed: int | None = No
     else:
         objective = settings.objective(name, dataset, paper=paper, pair=pair, **params)
     return objective, nets, {"conditional": True} if objective.conditional else {}
+
+
+def run_2d(name: str, mixture: data.Mixture, profile: config.Profile, seed: int = 0,
+           evaluations: int = 8, paper: bool = False, **params) -> Run:
+    """Loss ``name`` with the settings that fit ``mixture`` (:func:`setup`; ``params``
+    override them), trained by :func:`train_2d` and scored at ``evaluations`` evenly spaced
+    steps (``run.curve``, for :func:`ganlib.readout.settled`). ``run.objective`` is the
+    loss as trained."""
+    objective, nets, kw = setup(name, mixture, seed=seed, paper=paper, **params)
+    run = train_2d(objective, mixture, profile, seed, nets=nets,
+                   eval_every=max(1, profile.steps_2d // evaluations), **kw)
+    run.extra["objective"] = objective
+    return run
+
+
+def run_images(name: str, images: data.Images, profile: config.Profile, seed: int = 0,
+               paper: bool = False, **params) -> Run:
+    """Loss ``name`` with its Fashion-MNIST settings on the profile's image pair, trained by
+    :func:`train_images` and scored by :func:`ganlib.evaluate` on ``profile.n_eval_image``
+    samples of ``run.generator`` (``run.extra["scores"]``)."""
+    from ganlib.evaluator import evaluate
+
+    objective, nets, kw = setup(name, images, seed=seed, paper=paper, pair=profile.image_pair,
+                                **params)
+    run = train_images(objective, images, profile, seed, nets=nets, **kw)
+    run.extra["objective"] = objective
+    run.extra["scores"] = evaluate(run.generator, n=profile.n_eval_image, seed=seed,
+                                   latent=objective.latent)
+    return run

@@ -52,3 +52,22 @@ def test_verdict_image_checks_every_target():
     assert "FD <= 100, recall >= 0.1, all 10 classes" in text and "8 of 10" in text
     assert "says little about the loss" in text
     assert "(FD <= 100)" in readout.verdict_image(im(101.0, 0.2, 1.0))
+
+
+def test_chapter_runs_use_the_data_fit_settings_and_score_along_the_way():
+    from ganlib import config, data, experiments, settings
+
+    P = config.Profile("t", steps_2d=40, batch_2d=64, steps_image=2, batch_image=8,
+                       n_eval_2d=256, n_eval_image=64, seeds=1, image_pair="image-small")
+    r = experiments.run_2d("r1", data.ring8(), P, seed=3, evaluations=4)
+    fit = settings.objective("r1", "ring8")
+    assert r.extra["objective"].params["gamma"] == fit.params["gamma"] != 10
+    assert [p["step"] for p in r.curve] == [10, 20, 30, 40]
+    assert r.curve[-1]["modes"] == r.metrics.modes
+    again = experiments.run_2d("r1", data.ring8(), P, seed=3, evaluations=4)
+    assert again.metrics == r.metrics  # the seed alone sets the run
+    images = data.fashion_mnist()
+    run = experiments.run_images("infogan", images, P, seed=0, ema=0.9)
+    assert run.extra["objective"].params["kind"] == "image-small"
+    assert run.G_ema is not None and run.generator is run.G_ema
+    assert run.extra["scores"].n == 64
