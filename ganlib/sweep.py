@@ -22,6 +22,9 @@ that decay, 0 for G itself; by default the settings' choice), ``eval_every`` (2-
 every that many steps too: one row per evaluation, ``step`` says which, all written when
 the cell finishes) and ``pair`` (the image networks, "image" by default or "image-small").
 They enter a cell's identity only when set, so rows written without them keep theirs.
+``lr_x`` (instead of ``lr``) gives learning rates as multiples of each loss's paper value,
+so that one grid searches every loss on its own scale (WGAN's RMSprop 5e-5 and the
+DCGAN-style 2e-4 alike); each cell then holds the learning rate itself.
 Every cell stores 1,000 samples of its scored generator under ``DIR/samples`` (2-D points
 as float16 ``.npy``, images as uint8 ``.npz``), so its results can be looked at without
 training it again.
@@ -38,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganlib import config, data, experiments, stats, train
+from ganlib import config, data, experiments, settings, stats, train
 from ganlib import workers as ganlib_workers
 from ganlib.shards import (  # noqa: F401 (merge, read_rows: the sweep's interface too)
     FIELDS,
@@ -105,9 +108,27 @@ def expand(grid: dict) -> list[dict]:
     if not isinstance(grid, dict):
         raise ValueError(f"a grid is a JSON object such as {{\"loss\": [\"hinge\"], \"data\": "
                          f"\"ring8\", \"seed\": [0, 1]}}, got a {type(grid).__name__}")
-    unknown = set(grid) - set(KEYS) - set(OPTIONS)
+    unknown = set(grid) - set(KEYS) - set(OPTIONS) - {"lr_x"}
     if unknown:
-        raise ValueError(f"unknown grid keys {sorted(unknown)}: use {KEYS + OPTIONS}")
+        raise ValueError(f"unknown grid keys {sorted(unknown)}: use "
+                         f"{KEYS + OPTIONS + ('lr_x',)}")
+    if "lr_x" in grid:
+        if "lr" in grid:
+            raise ValueError("give the grid either lr or lr_x (multiples of each loss's paper "
+                             "learning rate), not both")
+        factors = grid["lr_x"] if isinstance(grid["lr_x"], list) else [grid["lr_x"]]
+        if not factors or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
+                                  and math.isfinite(f) and f > 0 for f in factors):
+            raise ValueError(f"lr_x must be positive numbers, got {grid['lr_x']!r}")
+        rest = {k: v for k, v in grid.items() if k != "lr_x"}
+        cells = []
+        for loss in dict.fromkeys(rest["loss"] if isinstance(rest["loss"], list)
+                                  else [rest["loss"]]):
+            _check("loss", loss)
+            paper = settings.objective(loss, "fashion-mnist", paper=True).lr
+            lrs = [round(paper * f, 12) for f in factors]
+            cells += expand({**rest, "loss": loss, "lr": lrs})
+        return cells
     for key in ("loss", "data", "seed"):
         if key not in grid:
             raise ValueError(f"the grid needs {key!r}")

@@ -315,3 +315,19 @@ def test_image_cells_train_the_pair_asked_for_and_store_their_samples(tmp_path):
     assert len(np.load(stored[1])["labels"]) == 0
     with pytest.raises(ValueError, match="unknown pair"):
         sweep.expand({**grid, "pair": "big"})
+
+
+def test_lr_x_searches_each_loss_on_the_scale_of_its_paper_learning_rate():
+    cells = sweep.expand({"loss": ["hinge", "wgan", "wgan-gp"], "data": "ring8", "seed": 0,
+                          "lr_x": [1, 5, 15]})
+    lrs = {}
+    for c in cells:
+        lrs.setdefault(c["loss"], []).append(c["lr"])
+    assert lrs == {"hinge": [2e-4, 1e-3, 3e-3], "wgan": [5e-5, 2.5e-4, 7.5e-4],
+                   "wgan-gp": [1e-4, 5e-4, 1.5e-3]}
+    # a cell is identified by its learning rate, so a grid given by lr finds the same cells
+    same = sweep.expand({"loss": "hinge", "data": "ring8", "seed": 0, "lr": [2e-4, 1e-3, 3e-3]})
+    assert [sweep.cell_key(c) for c in same] == [sweep.cell_key(c) for c in cells[:3]]
+    for bad in ({"lr": 1e-3}, {"lr_x": []}, {"lr_x": [0]}, {"lr_x": ["5"]}):
+        with pytest.raises(ValueError, match="lr"):
+            sweep.expand({"loss": "hinge", "data": "ring8", "seed": 0, "lr_x": [1], **bad})
