@@ -139,6 +139,41 @@ def objective(name: str, data: str, paper: bool = False, pair: str | None = None
     return losses.get(name, **{**chosen, **params})
 
 
+def search_score(row: dict) -> float:
+    """A 2-D result as one number in [0, 1]: the share of modes covered times the share of
+    high-quality samples (1 for a perfect sampler; a collapse onto few sharp modes and a
+    blur over all of them both score low)."""
+    return (int(row["modes"]) / int(row["total_modes"])) * float(row["high_quality"]) / 100.0
+
+
+def choose_lr(rows: list[dict], loss: str, last: int = 2,
+              lrs: list[float] | None = None) -> tuple[float, dict[float, float]]:
+    """The learning rate the search picks for ``loss`` from its sweep ``rows`` (scored along
+    the way, ``eval_every``): each cell's :func:`search_score` averaged over its ``last``
+    evaluations (runs oscillate; one snapshot would pick by luck), then over seeds and both
+    mixtures; the best mean wins, and of learning rates within 0.05 of it, the one nearest
+    the paper's (in ratio). Only ``lrs`` count, when given (the grid's). Returns the choice
+    and the mean score of every learning rate. A diverged run scores 0."""
+    mine = [r for r in rows if r["loss"] == loss
+            and (lrs is None or any(math.isclose(float(r["lr"]), x) for x in lrs))]
+    if not mine:
+        raise ValueError(f"no search rows for {loss!r}")
+    cells: dict[tuple, list[tuple[int, float]]] = {}
+    for r in mine:
+        key = (float(r["lr"]), r["data"], r["seed"])
+        score = 0.0 if r.get("diverged") == "1" else search_score(r)
+        cells.setdefault(key, []).append((int(r["step"]), score))
+    per_lr: dict[float, list[float]] = {}
+    for (lr, _, _), points in cells.items():
+        scores = [q for _, q in sorted(points)[-last:]]
+        per_lr.setdefault(lr, []).append(sum(scores) / len(scores))
+    means = {lr: sum(v) / len(v) for lr, v in sorted(per_lr.items())}
+    best = max(means.values())
+    paper = objective(loss, "fashion-mnist", paper=True).lr
+    near = [lr for lr, m in means.items() if m >= best - 0.05]
+    return min(near, key=lambda lr: abs(math.log(lr / paper))), means
+
+
 def rows(names: list[str] | None = None, data: tuple[str, ...] = DATASETS) -> list[dict]:
     """The table as dicts (``pandas.DataFrame(rows())`` for a frame)."""
     from ganlib import losses

@@ -134,3 +134,34 @@ def test_w2_floor_of_a_rescaled_mixture_scales_with_it():
     small = data.Mixture("ring8 / 2.5", ring.centers / 2.5, ring.std / 2.5)
     assert metrics.w2_floor(small, 500) == pytest.approx(metrics.w2_floor(ring, 500) / 2.5,
                                                           rel=1e-4)
+
+
+def _row(loss, lr, data, seed, step, modes, hq, total=8, diverged="0"):
+    return {"loss": loss, "lr": str(lr), "data": data, "seed": str(seed), "step": str(step),
+            "modes": str(modes), "total_modes": str(total), "high_quality": str(hq),
+            "diverged": diverged}
+
+
+def test_the_search_picks_the_best_mean_score_and_prefers_the_papers_rate_in_a_near_tie():
+    assert settings.search_score(_row("x", 1, "ring8", 0, 1, 4, 50.0)) == 0.25
+    rows = []
+    for data, total in (("ring8", 8), ("grid25", 25)):
+        for seed in (0, 1):
+            rows += [_row("hinge", 2e-4, data, seed, s, total // 2, 90.0, total)
+                     for s in (1500, 3000)]
+            rows += [_row("hinge", 1e-3, data, seed, 1500, 0, 0.0, total),  # early: ignored
+                     _row("hinge", 1e-3, data, seed, 3000, total, 95.0, total)]
+    lr, means = settings.choose_lr(rows, "hinge", last=1)
+    assert lr == 1e-3 and means[1e-3] == pytest.approx(0.95)
+    # averaged over the last two evaluations the 1e-3 runs score 0.475: 2e-4 wins
+    assert settings.choose_lr(rows, "hinge", last=2)[0] == 2e-4
+    # a near tie goes to the paper's learning rate (2e-4 for hinge)
+    tie = [r for r in rows if r["lr"] != str(1e-3)] + [
+        {**r, "lr": "0.003", "high_quality": "92.0"} for r in rows if r["lr"] == str(2e-4)]
+    assert settings.choose_lr(tie, "hinge")[0] == 2e-4
+    # only the grid's learning rates count, and a diverged run scores 0
+    assert settings.choose_lr(rows, "hinge", last=1, lrs=[2e-4])[0] == 2e-4
+    gone = [{**r, "diverged": "1"} if r["lr"] == str(1e-3) else r for r in rows]
+    assert settings.choose_lr(gone, "hinge", last=1)[1][1e-3] == 0.0
+    with pytest.raises(ValueError, match="no search rows"):
+        settings.choose_lr(rows, "lsgan")
