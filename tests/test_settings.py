@@ -145,12 +145,12 @@ def _row(loss, lr, data, seed, step, modes, hq, total=8, diverged="0"):
 def test_the_search_picks_the_best_mean_score_and_prefers_the_papers_rate_in_a_near_tie():
     assert settings.search_score(_row("x", 1, "ring8", 0, 1, 4, 50.0)) == 0.25
     rows = []
-    for data, total in (("ring8", 8), ("grid25", 25)):
+    for mix, total in (("ring8", 8), ("grid25", 25)):
         for seed in (0, 1):
-            rows += [_row("hinge", 2e-4, data, seed, s, total // 2, 90.0, total)
+            rows += [_row("hinge", 2e-4, mix, seed, s, total // 2, 90.0, total)
                      for s in (1500, 3000)]
-            rows += [_row("hinge", 1e-3, data, seed, 1500, 0, 0.0, total),  # early: ignored
-                     _row("hinge", 1e-3, data, seed, 3000, total, 95.0, total)]
+            rows += [_row("hinge", 1e-3, mix, seed, 1500, 0, 0.0, total),  # early: ignored
+                     _row("hinge", 1e-3, mix, seed, 3000, total, 95.0, total)]
     lr, means = settings.choose_lr(rows, "hinge", last=1)
     assert lr == 1e-3 and means[1e-3] == pytest.approx(0.95)
     # averaged over the last two evaluations the 1e-3 runs score 0.475: 2e-4 wins
