@@ -53,6 +53,7 @@ from ganlib.shards import (  # noqa: F401 (merge, read_rows: the sweep's interfa
     cell_key,
     cell_lock,
     done_keys,
+    is_final,
     merge,
     read_rows,
     scan,
