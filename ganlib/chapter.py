@@ -1,0 +1,126 @@
+"""The training sections every loss chapter shares: the same runs, figures, tables and
+glued sentences, so that chapters differ only in the loss and what is said about it.
+
+A chapter calls, for its loss ``name``::
+
+    runs = chapter.runs_2d(name, P, seed, device)      # both mixtures, P.seeds seeds
+    chapter.figure_2d(runs)                            # samples and coverage curves
+    chapter.table_2d(runs)                             # every seed's numbers, floors
+    chapter.glue_2d("ns", runs, P)                     # sentences for the Takeaway
+    image = chapter.run_images(name, images, P, seed)  # the profile's image pair
+    chapter.figure_image(image); chapter.glue_image("ns", image)
+
+Every run takes its settings from :mod:`ganlib.settings` (the data's) and its initial
+weights from its seed alone (:func:`ganlib.experiments.setup`); the sentences come from
+:mod:`ganlib.readout`, so a Takeaway says "too short to read" where the runs say so.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from ganlib import config, data, experiments, plots, readout
+from ganlib.experiments import Run
+
+
+def runs_2d(name: str, profile: config.Profile, seed: int = 0, device=None,
+            mixtures: tuple[str, ...] = ("ring8", "grid25"), **params) -> dict[str, list[Run]]:
+    """Loss ``name`` on each mixture with ``profile.seeds`` seeds (``seed``, ``seed + 1``...),
+    each scored along the way; ``params`` override the data-fit settings."""
+    out = {}
+    for mix in mixtures:
+        source = data.MIXTURES[mix](device=device)
+        out[mix] = [experiments.run_2d(name, source, profile, s, **params)
+                    for s in range(seed, seed + profile.seeds)]
+    return out
+
+
+def table_2d(runs: dict[str, list[Run]], seed: int = 0):
+    """Every run's final numbers, one row per mixture and seed, with the W2 floor and the
+    discriminator updates it received."""
+    rows = {}
+    for mix, rs in runs.items():
+        for k, r in enumerate(rs):
+            m = r.metrics
+            rows[f"{mix}, seed {seed + k}"] = {
+                "modes (3 std)": f"{m.modes}/{m.total_modes}",
+                "modes found": f"{m.modes_radius}/{m.total_modes}",
+                "high quality %": round(m.high_quality, 1), "W2": round(m.w2, 3),
+                "W2 floor": round(m.w2_floor, 3), "D updates": f"{r.d_updates:,}",
+                "settled": "yes" if readout.settled(r.curve, "modes_radius") else "no"}
+    return plots.table(rows)
+
+
+def figure_2d(runs: dict[str, list[Run]], seed: int = 0):
+    """Top: the final samples of each mixture's first seed. Bottom: modes found (0.3
+    spacings) and covered (3 std) against the step, every seed."""
+    mixes = list(runs)
+    fig, axes = plt.subplots(2, len(mixes), figsize=(4.2 * len(mixes), 7.4),
+                             gridspec_kw={"height_ratios": [1.2, 1]}, squeeze=False)
+    for j, mix in enumerate(mixes):
+        source = data.MIXTURES[mix]()
+        first = runs[mix][0]
+        plots.scatter_2d(first.samples[:2000], source, ax=axes[0, j],
+                         title=f"{mix}, seed {seed}, step {first.curve[-1]['step']:,}")
+        ax = axes[1, j]
+        for k, r in enumerate(runs[mix]):
+            steps = [p["step"] for p in r.curve]
+            color = plt.cm.tab10(k)
+            ax.plot(steps, [p["modes_radius"] for p in r.curve], "-", color=color,
+                    label=f"seed {seed + k}: found")
+            ax.plot(steps, [p["modes"] for p in r.curve], ":", color=color,
+                    label=f"seed {seed + k}: covered (3 std)")
+        ax.set(xlabel="generator step", ylabel="modes", ylim=(-0.5, first.metrics.total_modes
+                                                               + 0.5))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def glue_2d(prefix: str, runs: dict[str, list[Run]], profile: config.Profile) -> dict:
+    """Glue ``{prefix}-{mixture}-verdict`` (a sentence from :func:`readout.verdict_2d`),
+    ``{prefix}-steps-2d`` and ``{prefix}-d-updates-2d``; returns the verdicts."""
+    import ganlib
+
+    verdicts = {}
+    for mix, rs in runs.items():
+        verdicts[mix] = readout.verdict_2d([r.metrics for r in rs], [r.curve for r in rs],
+                                           profile.steps_2d)
+        ganlib.glue(f"{prefix}-{mix}-verdict", verdicts[mix], display=False)
+    first = next(iter(runs.values()))[0]
+    ganlib.glue(f"{prefix}-steps-2d", f"{profile.steps_2d:,}", display=False)
+    ganlib.glue(f"{prefix}-d-updates-2d", f"{first.d_updates:,}", display=False)
+    return verdicts
+
+
+def run_images(name: str, images, profile: config.Profile, seed: int = 0, **params) -> Run:
+    """Loss ``name`` on Fashion-MNIST with the profile's image pair, scored by the
+    evaluator (:func:`ganlib.experiments.run_images`)."""
+    return experiments.run_images(name, images, profile, seed, **params)
+
+
+def figure_image(run: Run, title: str = ""):
+    """The samples of the scored generator beside its losses."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1, 1.6]})
+    plots.sample_grid(run.samples[:64], ax=axes[0], title=title or None)
+    plots.curves(run.history, ("d_loss", "g_loss"), ax=axes[1],
+                 smooth=max(1, len(run.history.steps) // 40), title="losses")
+    fig.tight_layout()
+    return fig
+
+
+def glue_image(prefix: str, run: Run, profile: config.Profile) -> str:
+    """Glue ``{prefix}-img-verdict`` (:func:`readout.verdict_image`), ``{prefix}-img-steps``
+    and the scores (``-fd``, ``-fd-floor``, ``-recall``, ``-precision``, ``-classes``)."""
+    import ganlib
+
+    m = run.extra["scores"]
+    verdict = readout.verdict_image(m)
+    ganlib.glue(f"{prefix}-img-verdict", verdict, display=False)
+    ganlib.glue(f"{prefix}-img-steps", f"{profile.steps_image:,}", display=False)
+    ganlib.glue(f"{prefix}-img-fd", f"{m.fd:.1f}", display=False)
+    ganlib.glue(f"{prefix}-img-fd-floor", f"{m.floor.fd:.2f}", display=False)
+    ganlib.glue(f"{prefix}-img-recall", f"{m.recall:.2f}", display=False)
+    ganlib.glue(f"{prefix}-img-precision", f"{m.precision:.2f}", display=False)
+    ganlib.glue(f"{prefix}-img-classes", f"{round(10 * m.class_coverage)}", display=False)
+    return verdict

@@ -1,0 +1,35 @@
+"""The chapters' shared training sections: runs from the seed and the data-fit settings,
+every seed's numbers in the table, and sentences chosen by the numbers."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from ganlib import chapter, config, data, readout  # noqa: E402
+
+
+def tiny():
+    return config.Profile("t", steps_2d=40, batch_2d=64, steps_image=2, batch_image=8,
+                          n_eval_2d=256, n_eval_image=64, seeds=2, image_pair="image-small")
+
+
+def test_2d_section_runs_every_seed_and_says_what_the_numbers_say():
+    P = tiny()
+    runs = chapter.runs_2d("nonsaturating", P, seed=5, mixtures=("ring8",))
+    assert [len(r.curve) for r in runs["ring8"]] == [8, 8]  # scored along the way
+    assert runs["ring8"][0].metrics != runs["ring8"][1].metrics  # two seeds, two runs
+    table = chapter.table_2d(runs, seed=5)._repr_markdown_()
+    assert "ring8, seed 5" in table and "ring8, seed 6" in table and "W2 floor" in table
+    fig = chapter.figure_2d(runs, seed=5)
+    assert len(fig.axes) == 2
+    verdicts = chapter.glue_2d("t", runs, P)
+    assert verdicts["ring8"] == readout.verdict_2d([r.metrics for r in runs["ring8"]],
+                                                   [r.curve for r in runs["ring8"]], 40)
+
+
+def test_image_section_scores_the_profiles_pair():
+    P = tiny()
+    run = chapter.run_images("hinge", data.fashion_mnist(), P, seed=0)
+    assert type(run.G).__name__ == "SmallConvGenerator"
+    assert chapter.glue_image("t", run, P) == readout.verdict_image(run.extra["scores"])
+    assert len(chapter.figure_image(run).axes) == 2
