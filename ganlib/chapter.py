@@ -47,7 +47,7 @@ def table_2d(runs: dict[str, list[Run]], seed: int = 0):
                 "modes found": f"{m.modes_radius}/{m.total_modes}",
                 "high quality %": round(m.high_quality, 1), "W2": round(m.w2, 3),
                 "W2 floor": round(m.w2_floor, 3), "D updates": f"{r.d_updates:,}",
-                "settled": "yes" if readout.settled(r.curve, "modes_radius") else "no"}
+                "settled": "yes" if readout.run_settled(r.curve) else "no"}
     return plots.table(rows)
 
 

@@ -1,8 +1,9 @@
 """What a chapter may say about its runs: convergence checks and sentences chosen from the
 numbers (glued into the Takeaways), so that no comparative claim is written by hand.
 
-* :func:`settled` says whether a run's metric stopped moving over its last evaluations;
-  a chapter reads a run as a property of the loss only when it has.
+* :func:`settled` says whether a run's metric stopped moving over its last evaluations,
+  :func:`run_settled` whether a 2-D run did (modes found, modes covered, sharpness); a
+  chapter reads a run as a property of the loss only when it has.
 * :func:`verdict_2d` describes a 2-D result over seeds: full coverage, a collapse to some
   modes at convergence, or "too short to read".
 * :func:`verdict_image` describes an evaluator score against the book's image targets
@@ -31,6 +32,14 @@ def settled(curve: Sequence[dict], key: str = "modes", last: int = 3,
     return len(values) == last and max(values) - min(values) <= tol
 
 
+def run_settled(curve: Sequence[dict], last: int = 3) -> bool:
+    """A 2-D run has settled when, over its last ``last`` evaluations, the modes it found
+    did not change, the modes it covers at the 3-std rule moved by at most one and its
+    share of high-quality samples by at most 10 points."""
+    return (settled(curve, "modes_radius", last) and settled(curve, "modes", last, tol=1)
+            and settled(curve, "high_quality", last, tol=10.0))
+
+
 def full_coverage(m) -> bool:
     """Every mode covered with at least :data:`HIGH_QUALITY` % high-quality samples."""
     return m.modes == m.total_modes and m.high_quality >= HIGH_QUALITY
@@ -47,11 +56,12 @@ def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None
     modes = sorted(m.modes for m in metrics)
     found = sorted(m.modes_radius for m in metrics)
     unsettled = [] if curves is None else [i for i, c in enumerate(curves)
-                                           if not settled(c, "modes_radius")]
+                                           if not run_settled(c)]
     if unsettled:
         when = f" after {steps:,} steps" if steps else ""
-        return (f"{len(unsettled)} of {runs} had not settled{when} (the number of modes "
-                "found was still changing): too short to read as a property of the loss")
+        return (f"{len(unsettled)} of {runs} had not settled{when} (modes or sharpness "
+                "still changing over the last evaluations): too short to read as a property "
+                "of the loss")
     good = sum(full_coverage(m) for m in metrics)
     hq = sorted(round(m.high_quality) for m in metrics)
     if good == n:

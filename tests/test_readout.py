@@ -11,8 +11,9 @@ def mm(modes, hq, radius=None, total=8):
     return ModeMetrics(modes, total, hq, 0.0, 0.1, total if radius is None else radius, 0.05)
 
 
-def curve(*values):
-    return [{"step": 500 * (i + 1), "modes_radius": v, "modes": v} for i, v in enumerate(values)]
+def curve(*values, hq=90.0):
+    return [{"step": 500 * (i + 1), "modes_radius": v, "modes": v, "high_quality": hq}
+            for i, v in enumerate(values)]
 
 
 def test_settled_needs_the_last_evaluations_to_agree():
@@ -22,6 +23,12 @@ def test_settled_needs_the_last_evaluations_to_agree():
     assert readout.settled(curve(8, 7, 7.5), "modes", tol=1)
     with pytest.raises(ValueError, match="last must be"):
         readout.settled(curve(8, 8), last=1)
+    assert readout.run_settled(curve(5, 8, 8, 8))
+    found_but_blurred = [{**p, "modes": m, "high_quality": h} for p, m, h in
+                         zip(curve(8, 8, 8), (0, 2, 5), (4.0, 20.0, 60.0))]
+    assert not readout.run_settled(found_but_blurred)
+    assert not readout.run_settled([{**p, "high_quality": h} for p, h in
+                                    zip(curve(8, 8, 8), (70.0, 85.0, 92.0))])
 
 
 def test_verdict_2d_reads_coverage_collapse_and_unsettled_runs():
