@@ -1,6 +1,6 @@
 """Milliseconds per training step, each beside its arithmetic floor (``benchmarks/floor.py``).
 
-    python -m benchmarks.step [--losses nonsaturating,wgan-gp] [--kind 2d|image]
+    python -m benchmarks.step [--losses nonsaturating,wgan-gp] [--kind 2d|image|image-small]
                               [--steps 2000] [--repeats 3] [--seeds 5]
 
 For each loss: ``train.fit`` for ``--steps`` generator steps (each with the loss's
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.step", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--losses", default="nonsaturating,wgan-gp")
-    parser.add_argument("--kind", default="2d", choices=["2d", "image"])
+    parser.add_argument("--kind", default="2d", choices=["2d", "image", "image-small"])
     parser.add_argument("--steps", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=0,

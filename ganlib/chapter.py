@@ -8,7 +8,7 @@ A chapter calls, for its loss ``name``::
     chapter.table_2d(runs)                             # every seed's numbers, floors
     chapter.glue_2d("ns", runs, P)                     # sentences for the Takeaway
     image = chapter.run_images(name, images, P, seed)  # the profile's image pair
-    chapter.figure_image(image); chapter.glue_image("ns", image)
+    chapter.figure_image(image); chapter.glue_image("ns", image, P)
 
 Every run takes its settings from :mod:`ganlib.settings` (the data's) and its initial
 weights from its seed alone (:func:`ganlib.experiments.setup`); the sentences come from
@@ -93,18 +93,22 @@ def glue_2d(prefix: str, runs: dict[str, list[Run]], profile: config.Profile) ->
     return verdicts
 
 
-def run_images(name: str, images, profile: config.Profile, seed: int = 0, **params) -> Run:
+def run_images(name: str, images, profile: config.Profile, seed: int = 0,
+               keep_initial: bool = False, **params) -> Run:
     """Loss ``name`` on Fashion-MNIST with the profile's image pair, scored by the
-    evaluator (:func:`ganlib.experiments.run_images`)."""
-    return experiments.run_images(name, images, profile, seed, **params)
+    evaluator (:func:`ganlib.experiments.run_images`); with ``keep_initial``, copies of the
+    networks before training are in ``run.extra["initial"]`` as ``(G, D)``."""
+    return experiments.run_images(name, images, profile, seed, keep_initial=keep_initial,
+                                  **params)
 
 
-def figure_image(run: Run, title: str = ""):
-    """The samples of the scored generator beside its losses."""
+def figure_image(run: Run, title: str = "", keys: tuple[str, ...] = ("d_loss", "g_loss")):
+    """The samples of the scored generator beside the curves of ``keys`` (History stats,
+    e.g. "penalty", "d_real", "k")."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1, 1.6]})
     plots.sample_grid(run.samples[:64], ax=axes[0], title=title or None)
-    plots.curves(run.history, ("d_loss", "g_loss"), ax=axes[1],
-                 smooth=max(1, len(run.history.steps) // 40), title="losses")
+    plots.curves(run.history, keys, ax=axes[1],
+                 smooth=max(1, len(run.history.steps) // 40), title=", ".join(keys))
     fig.tight_layout()
     return fig
 

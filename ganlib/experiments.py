@@ -196,15 +196,19 @@ def run_2d(name: str, mixture: data.Mixture, profile: config.Profile, seed: int 
 
 
 def run_images(name: str, images: data.Images, profile: config.Profile, seed: int = 0,
-               paper: bool = False, **params) -> Run:
+               paper: bool = False, keep_initial: bool = False, **params) -> Run:
     """Loss ``name`` with its Fashion-MNIST settings on the profile's image pair, trained by
     :func:`train_images` and scored by :func:`ganlib.evaluate` on ``profile.n_eval_image``
-    samples of ``run.generator`` (``run.extra["scores"]``)."""
+    samples of ``run.generator`` (``run.extra["scores"]``); ``keep_initial`` keeps copies of
+    the untrained networks in ``run.extra["initial"]``."""
     from ganlib.evaluator import evaluate
 
     objective, nets, kw = setup(name, images, seed=seed, paper=paper, pair=profile.image_pair,
                                 **params)
+    initial = tuple(copy.deepcopy(n) for n in nets) if keep_initial else None
     run = train_images(objective, images, profile, seed, nets=nets, **kw)
+    if initial is not None:
+        run.extra["initial"] = initial
     run.extra["objective"] = objective
     run.extra["scores"] = evaluate(run.generator, n=profile.n_eval_image, seed=seed,
                                    latent=objective.latent)

@@ -203,19 +203,16 @@ def pair(kind: str, *, z_dim: int | None = None, n_classes: int = 0, d_out: int 
     if kind == "2d":
         return (MLPGenerator(2 if z_dim is None else z_dim, n_classes=n_classes),
                 MLPDiscriminator(out_dim=d_out, n_classes=n_classes))
-    if kind == "image":
-        G = ConvGenerator(62 if z_dim is None else z_dim, n_classes=n_classes)
-        D = ConvDiscriminator(d_out, n_classes=n_classes, batchnorm=batchnorm)
-        init_weights(G)
-        init_weights(D)
-        return G, D
-    if kind == "image-small":
-        G = SmallConvGenerator(64 if z_dim is None else z_dim, n_classes=n_classes)
-        D = SmallConvDiscriminator(d_out, n_classes=n_classes, batchnorm=batchnorm)
-        init_weights(G)
-        init_weights(D)
-        return G, D
-    raise ValueError(f"unknown model kind {kind!r}: use '2d', 'image' or 'image-small'")
+    convs = {"image": (ConvGenerator, ConvDiscriminator, 62),
+             "image-small": (SmallConvGenerator, SmallConvDiscriminator, 64)}
+    if kind not in convs:
+        raise ValueError(f"unknown model kind {kind!r}: use '2d', 'image' or 'image-small'")
+    g_cls, d_cls, z_default = convs[kind]
+    G = g_cls(z_default if z_dim is None else z_dim, n_classes=n_classes)
+    D = d_cls(d_out, n_classes=n_classes, batchnorm=batchnorm)
+    init_weights(G)
+    init_weights(D)
+    return G, D
 
 
 def spectral_norm(module: nn.Module, n_power_iterations: int = 1) -> nn.Module:

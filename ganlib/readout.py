@@ -62,6 +62,9 @@ def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None
         return (f"{len(unsettled)} of {runs} had not settled{when} (modes or sharpness "
                 "still changing over the last evaluations): too short to read as a property "
                 "of the loss")
+    if found[-1] == 0:
+        return (f"no samples near any mode in {runs}: training failed at these settings, "
+                "which says more about the settings than about the loss")
     good = sum(full_coverage(m) for m in metrics)
     hq = sorted(round(m.high_quality) for m in metrics)
     if good == n:

@@ -33,3 +33,17 @@ def test_image_section_scores_the_profiles_pair():
     assert type(run.G).__name__ == "SmallConvGenerator"
     assert chapter.glue_image("t", run, P) == readout.verdict_image(run.extra["scores"])
     assert len(chapter.figure_image(run).axes) == 2
+
+
+def test_the_image_section_can_keep_the_untrained_networks():
+    import torch
+
+    P = tiny()
+    run = chapter.run_images("wgan-gp", data.fashion_mnist(), P, seed=1, keep_initial=True)
+    G0, D0 = run.extra["initial"]
+    assert not all(torch.equal(a, b) for a, b in zip(D0.parameters(), run.D.parameters()))
+    from ganlib import experiments
+
+    _, (G1, D1), _ = experiments.setup("wgan-gp", "fashion-mnist", seed=1, pair="image-small")
+    assert all(torch.equal(a, b) for a, b in zip(D0.parameters(), D1.parameters()))
+    assert len(chapter.figure_image(run, keys=("d_loss", "penalty")).axes) == 2

@@ -384,3 +384,15 @@ def test_label_smoothing_through_the_registry():
     for bad in (0.0, 1.5, -0.1, "0.9"):
         with pytest.raises(ValueError, match="real_label must be a number in"):
             losses.get("nonsaturating", real_label=bad)
+
+
+def test_infogan_draws_after_an_evaluation_in_inference_mode():
+    import torch
+
+    from ganlib import losses
+
+    o = losses.get("infogan")
+    with torch.inference_mode():
+        o.latent(4, 2 + 8 + 1, "cpu")
+    z = o.latent(4, 2 + 8 + 1, "cpu")  # raised "Inplace update to inference tensor"
+    assert z.shape == (4, 11) and not o._z.is_inference()

@@ -38,6 +38,8 @@ def test_verdict_2d_reads_coverage_collapse_and_unsettled_runs():
         [mm(8, 93.0), mm(5, 90.0)])
     assert "a collapse onto part" in readout.verdict_2d([mm(3, 95.0, 3), mm(2, 97.0, 2)])
     assert "2-3 of 8 modes" in readout.verdict_2d([mm(3, 95.0, 3), mm(2, 97.0, 2)])
+    assert "no samples near any mode in 2 seeds" in readout.verdict_2d(
+        [mm(0, 0.0, radius=0), mm(0, 0.1, radius=0)])
     # found every mode but blurred: not a collapse
     assert "not sharp" in readout.verdict_2d([mm(1, 20.0, radius=8)])
     text = readout.verdict_2d([mm(8, 93.0), mm(8, 90.0)],

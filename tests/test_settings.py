@@ -165,3 +165,22 @@ def test_the_search_picks_the_best_mean_score_and_prefers_the_papers_rate_in_a_n
     assert settings.choose_lr(gone, "hinge", last=1)[1][1e-3] == 0.0
     with pytest.raises(ValueError, match="no search rows"):
         settings.choose_lr(rows, "lsgan")
+
+
+def test_the_small_image_pair_has_settings_of_its_own_and_the_papers_pair_keeps_the_papers():
+    for name in ("nonsaturating", "wgan", "wgan-gp", "infogan"):
+        paper = settings.objective(name, "fashion-mnist", paper=True)
+        assert settings.objective(name, "fashion-mnist").lr == paper.lr
+        assert settings.objective(name, "fashion-mnist", pair="image").ema == 0.0
+        small = settings.objective(name, "fashion-mnist", pair="image-small")
+        assert small.lr == pytest.approx(settings.SMALL_PAIR_LR_X * paper.lr)
+        assert small.ema == settings.EMA_DECAY and small.n_critic == paper.n_critic
+    assert settings.objective("infogan", "fashion-mnist", pair="image-small").params["kind"] \
+        == "image-small"
+    objective, (G, _), _ = experiments.setup("hinge", "fashion-mnist", seed=0,
+                                             pair="image-small")
+    assert objective.lr == pytest.approx(5e-4) and type(G).__name__ == "SmallConvGenerator"
+    assert "image-small" not in settings.markdown(data=("fashion-mnist",))  # paper's only
+    assert "pilot" in settings.markdown(data=("fashion-mnist",), pair="image-small")
+    with pytest.raises(ValueError, match="unknown image pair"):
+        settings.settings("hinge", "fashion-mnist", pair="big")

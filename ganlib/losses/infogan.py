@@ -105,7 +105,10 @@ class InfoGANObjective(Objective):
         noise = torch.randn(n, self.noise_dim, device=device)
         one_hot = torch.zeros(n, self.n_categories, device=device).scatter_(1, cat[:, None], 1.0)
         z = torch.cat([noise, one_hot, cont], 1)
-        if self._z is None or self._z.shape != z.shape or self._z.device != z.device:
+        if (self._z is None or self._z.shape != z.shape or self._z.device != z.device
+                or self._z.is_inference() != torch.is_inference_mode_enabled()):
+            # a new buffer where the old one cannot take this batch in place (an inference
+            # tensor, from an evaluation, is read-only outside inference mode)
             self._z = z.clone()
         else:  # in place, so that a step replayed as a CUDA graph sees this batch
             self._z.copy_(z)
