@@ -151,6 +151,11 @@ def networks(name: str, source, n_classes: int | None = None, seed: int | None =
         config.seed_everything(seed)
     n_classes = n_classes or labels
     net_kw = {"n_classes": n_classes} if n_classes and name in ("cgan", "acgan") else {}
+    dataset = _dataset(source)[0]
+    if name == "infogan" and dataset is not None:  # G's input holds the settings' codes
+        chosen = {s.key: s.value for s in settings.settings(name, dataset)}
+        if "n_categories" in chosen:
+            net_kw["n_categories"] = chosen["n_categories"]
     return losses.make_models(name, kind, **net_kw)
 
 

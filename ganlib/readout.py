@@ -59,7 +59,8 @@ def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None
                                            if not run_settled(c)]
     if unsettled:
         when = f" after {steps:,} steps" if steps else ""
-        return (f"{len(unsettled)} of {runs} had not settled{when} (modes or sharpness "
+        who = "the run" if n == 1 else f"{len(unsettled)} of {runs}"
+        return (f"{who} had not settled{when} (modes or sharpness "
                 "still changing over the last evaluations): too short to read as a property "
                 "of the loss")
     if found[-1] == 0:

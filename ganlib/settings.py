@@ -121,6 +121,10 @@ def settings(name: str, data: str, pair: str | None = None) -> list[Setting]:
                               f"perturbation std sqrt(c) = {mix['spacing']:.2f}/4: two stds "
                               "reach half-way to the neighbouring mode")
     by_key["ema"] = Setting(name, data, "ema", EMA_DECAY, 0.0, "pilot", _EMA_REASON)
+    if name == "infogan" and data == "grid25":
+        by_key["n_categories"] = Setting(name, data, "n_categories", 25, 8, "book",
+                                         "one value of the categorical code per mode, as on "
+                                         "ring8 (8), so that codes can match modes")
     if name == "ebgan":
         by_key["pt_weight"] = Setting(name, data, "pt_weight", 0.0, 0.1, "book",
                                       "the 2-D autoencoder's code is 1-D (its bottleneck), "

@@ -45,6 +45,8 @@ def test_verdict_2d_reads_coverage_collapse_and_unsettled_runs():
     text = readout.verdict_2d([mm(8, 93.0), mm(8, 90.0)],
                               curves=[curve(8, 8, 8), curve(4, 6, 8)], steps=6000)
     assert text.startswith("1 of 2 seeds had not settled after 6,000 steps")
+    assert readout.verdict_2d([mm(8, 93.0)], curves=[curve(4, 6, 8)]).startswith(
+        "the run had not settled (")
     with pytest.raises(ValueError):
         readout.verdict_2d([])
 

@@ -184,3 +184,14 @@ def test_the_small_image_pair_has_settings_of_its_own_and_the_papers_pair_keeps_
     assert "pilot" in settings.markdown(data=("fashion-mnist",), pair="image-small")
     with pytest.raises(ValueError, match="unknown image pair"):
         settings.settings("hinge", "fashion-mnist", pair="big")
+
+
+def test_infogan_has_one_code_value_per_mode_on_each_mixture():
+    for mix, modes in (("ring8", 8), ("grid25", 25)):
+        objective, (G, D), _ = experiments.setup("infogan", mix, seed=0)
+        assert objective.n_categories == modes
+        assert G.z_dim == objective.noise_dim + modes + objective.n_continuous
+        run = experiments.train_2d(objective, data.MIXTURES[mix](), config.Profile(
+            "t", steps_2d=3, batch_2d=16, steps_image=1, batch_image=1, n_eval_2d=64,
+            n_eval_image=1, seeds=1), nets=(G, D))
+        assert run.metrics.total_modes == modes
