@@ -24,7 +24,9 @@ the cell finishes) and ``pair`` (the image networks, "image" by default or "imag
 They enter a cell's identity only when set, so rows written without them keep theirs.
 ``lr_x`` (instead of ``lr``) gives learning rates as multiples of each loss's paper value,
 so that one grid searches every loss on its own scale (WGAN's RMSprop 5e-5 and the
-DCGAN-style 2e-4 alike); each cell then holds the learning rate itself.
+DCGAN-style 2e-4 alike); ``"lr": "settings"`` takes each loss's learning rate for each data
+set from :mod:`ganlib.settings`. Either way each cell holds the learning rate itself, so a
+cell trained before the settings changed is not mistaken for one trained after.
 Every cell stores 1,000 samples of its scored generator under ``DIR/samples`` (2-D points
 as float16 ``.npy``, images as uint8 ``.npz``), so its results can be looked at without
 training it again.
@@ -113,6 +115,16 @@ def expand(grid: dict) -> list[dict]:
     if unknown:
         raise ValueError(f"unknown grid keys {sorted(unknown)}: use "
                          f"{KEYS + OPTIONS + ('lr_x',)}")
+    if grid.get("lr") == "settings":
+        rest = {k: v for k, v in grid.items() if k != "lr"}
+        cells = []
+        for loss in _values(rest, "loss"):
+            for name in _values(rest, "data"):
+                _check("loss", loss)
+                _check("data", name)
+                lr = settings.objective(loss, name, pair=rest.get("pair")).lr
+                cells += expand({**rest, "loss": loss, "data": name, "lr": lr})
+        return cells
     if "lr_x" in grid:
         if "lr" in grid:
             raise ValueError("give the grid either lr or lr_x (multiples of each loss's paper "
@@ -123,8 +135,7 @@ def expand(grid: dict) -> list[dict]:
             raise ValueError(f"lr_x must be positive numbers, got {grid['lr_x']!r}")
         rest = {k: v for k, v in grid.items() if k != "lr_x"}
         cells = []
-        for loss in dict.fromkeys(rest["loss"] if isinstance(rest["loss"], list)
-                                  else [rest["loss"]]):
+        for loss in _values(rest, "loss"):
             _check("loss", loss)
             paper = settings.objective(loss, "fashion-mnist", paper=True).lr
             lrs = [round(paper * f, 12) for f in factors]
@@ -141,6 +152,14 @@ def expand(grid: dict) -> list[dict]:
             raise ValueError(f"grid key {key!r} has an empty list")
         axes[key] = list(dict.fromkeys(_check(key, v) for v in values))  # drops repeats
     return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+
+
+def _values(grid: dict, key: str) -> list:
+    """A grid key's values as a list without repeats (a key is required)."""
+    if key not in grid:
+        raise ValueError(f"the grid needs {key!r}")
+    value = grid[key]
+    return list(dict.fromkeys(value if isinstance(value, list) else [value]))
 
 
 def check_data(cells: list[dict]) -> None:

@@ -195,3 +195,23 @@ def test_infogan_has_one_code_value_per_mode_on_each_mixture():
             "t", steps_2d=3, batch_2d=16, steps_image=1, batch_image=1, n_eval_2d=64,
             n_eval_image=1, seeds=1), nets=(G, D))
         assert run.metrics.total_modes == modes
+
+
+def test_the_searched_learning_rates_are_what_the_committed_search_chose():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    grid = sweep.expand(sweep.load_grid(root / "lr_search.json"))
+    keys = {sweep.cell_key(c) for c in grid}
+    rows = [r for r in sweep.read_rows(root / "lr") if sweep.cell_key(r) in keys]
+    done = {sweep.cell_key(r) for r in rows if sweep.is_final(r)}
+    for loss, (lr, means) in settings.SEARCHED_LR.items():
+        mine = [c for c in grid if c["loss"] == loss]
+        assert all(sweep.cell_key(c) in done for c in mine), f"{loss}: search not finished"
+        choice, got = settings.choose_lr([r for r in rows if r["loss"] == loss], loss,
+                                         lrs=sorted({c["lr"] for c in mine}))
+        assert choice == lr, loss
+        assert got == pytest.approx(means, abs=0.005), loss
+        for data_name in ("ring8", "grid25"):
+            row = next(s for s in settings.settings(loss, data_name) if s.key == "lr")
+            assert row.value == lr and row.source == "search"

@@ -331,3 +331,15 @@ def test_lr_x_searches_each_loss_on_the_scale_of_its_paper_learning_rate():
     for bad in ({"lr": 1e-3}, {"lr_x": []}, {"lr_x": [0]}, {"lr_x": ["5"]}):
         with pytest.raises(ValueError, match="lr"):
             sweep.expand({"loss": "hinge", "data": "ring8", "seed": 0, "lr_x": [1], **bad})
+
+
+def test_lr_settings_takes_each_losss_rate_for_each_data_set():
+    from ganlib import settings
+
+    cells = sweep.expand({"loss": ["hinge", "wgan"], "data": ["ring8", "fashion-mnist"],
+                          "seed": 0, "lr": "settings", "pair": "image-small"})
+    got = {(c["loss"], c["data"]): c["lr"] for c in cells}
+    for (loss, data), lr in got.items():
+        assert lr == settings.objective(loss, data, pair="image-small").lr
+    assert got[("hinge", "fashion-mnist")] == pytest.approx(5e-4)  # the small pair's
+    assert len(cells) == 4 and all("|lr=|" not in sweep.cell_key(c) for c in cells)
