@@ -147,6 +147,7 @@ EMA_DECAY = 0.999
 SEARCHED_LR = {
     "minimax": (1e-3, {2e-4: 0.37, 1e-3: 0.88, 3e-3: 0.20}),
     "nonsaturating": (1e-3, {2e-4: 0.43, 1e-3: 0.77, 3e-3: 0.64}),
+    "lsgan": (1e-3, {2e-4: 0.21, 1e-3: 0.69, 3e-3: 0.44}),
 }
 _EMA_REASON = ("non-saturating, ring8, 5 seeds, lr 1e-3: from step 2,500 to 6,000 the average "
                "held 8/8 modes with >= 88% high quality in 4 seeds at every 500 steps; G "

@@ -396,3 +396,33 @@ def test_infogan_draws_after_an_evaluation_in_inference_mode():
         o.latent(4, 2 + 8 + 1, "cpu")
     z = o.latent(4, 2 + 8 + 1, "cpu")  # raised "Inplace update to inference tensor"
     assert z.shape == (4, 11) and not o._z.is_inference()
+
+
+def test_two_threads_training_at_once_cannot_leave_the_checks_off():
+    import threading
+
+    import torch
+
+    from ganlib.losses import nonsaturating, validation
+
+    step = [threading.Event() for _ in range(4)]
+
+    def first():  # enters, lets the second enter, leaves first
+        with validation(False):
+            step[0].set()
+            step[1].wait()
+        step[2].set()
+
+    def second():  # enters while the first is inside, leaves last
+        step[0].wait()
+        with validation(False):
+            step[1].set()
+            step[2].wait()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with pytest.raises(ValueError, match="NaN or Inf"):  # still checked in this thread
+        nonsaturating.d_loss(torch.zeros(2), torch.tensor([0.0, float("inf")]))

@@ -31,7 +31,7 @@ def test_every_loss_has_settings_for_every_dataset_with_their_sources():
     rows = settings.rows()
     assert {(r["loss"], r["data"]) for r in rows} == {
         (n, d) for n in losses.names() for d in settings.DATASETS}
-    assert {r["source"] for r in rows} <= {"paper", "book", "scaled", "pilot"}
+    assert {r["source"] for r in rows} <= {"paper", "book", "scaled", "pilot", "search"}
     for r in rows:
         if r["source"] == "paper":
             assert r["value"] == r["paper"], r

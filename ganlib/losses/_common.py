@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import torch
 
@@ -10,18 +11,21 @@ REDUCTIONS = ("mean", "sum", "none")
 
 # Finiteness checks read a value back from the device; the training loop turns them off
 # (it has its own NaN guard that syncs only every few steps) with ``validation(False)``.
-_VALIDATE = True
+_STATE = threading.local()  # per thread, so two threads training at once cannot leave it off
+
+
+def _validating() -> bool:
+    return getattr(_STATE, "on", True)
 
 
 @contextlib.contextmanager
 def validation(enabled: bool):
     """Turn the per-call finiteness check of discriminator outputs on or off."""
-    global _VALIDATE
-    old, _VALIDATE = _VALIDATE, enabled
+    old, _STATE.on = _validating(), enabled
     try:
         yield
     finally:
-        _VALIDATE = old
+        _STATE.on = old
 
 
 def reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -44,7 +48,7 @@ def check_scores(*scores: torch.Tensor, same_shape: bool = True) -> None:
     for s in scores:
         if not isinstance(s, torch.Tensor):
             raise TypeError(f"expected discriminator outputs as tensors, got {type(s).__name__}")
-        if _VALIDATE and not torch.isfinite(s).all():
+        if _validating() and not torch.isfinite(s).all():
             raise ValueError("discriminator outputs contain NaN or Inf: lower the learning rate, "
                              "check the inputs, or use a loss with a bounded critic")
     if same_shape and len({tuple(s.shape) for s in scores}) > 1:
@@ -63,7 +67,7 @@ def check_labels(labels: torch.Tensor, n_classes: int, batch: int | None = None)
     if labels.dim() != 1 or (batch is not None and len(labels) != batch):
         raise ValueError(f"labels must have shape ({batch if batch is not None else 'batch'},), "
                          f"got {tuple(labels.shape)}")
-    if _VALIDATE and labels.numel():
+    if _validating() and labels.numel():
         lo, hi = int(labels.min()), int(labels.max())
         if lo < 0 or hi >= n_classes:
             raise ValueError(f"labels must be in 0..{n_classes - 1}, found {lo}..{hi}; build the "
