@@ -22,12 +22,12 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from benchmarks.epoch import machine
 from ganlib import config, data, models, settings, train
 from ganlib.evaluator import evaluate
+from ganlib.sweep import save_images
 
 FIELDS = ("pair", "loss", "lr", "betas", "ema", "scored", "batchnorm", "seed", "threads", "step",
           "d_updates", "cpu_s", "wall_s", "fd", "precision", "recall", "class_coverage",
@@ -110,12 +110,8 @@ def main(argv: list[str] | None = None) -> None:
               betas=betas, seed=args.seed, ema=G_ema, ema_decay=args.ema or 0.999,
               callback=score, progress=False, log_every=100)
     if args.samples:
-        path = Path(args.samples) / f"{name}.npz"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        z = train.seeded_latent(objective.latent, 1_000, scored.z_dim, args.seed)
-        x = train.generate(scored, 1_000, z=z)
-        np.savez_compressed(path, images=((x.clamp(-1, 1) + 1) * 127.5).round()
-                            .to(torch.uint8).numpy())
+        save_images(Path(args.samples) / f"{name}.npz", scored, objective, args.seed,
+                    conditional=False)
 
 
 if __name__ == "__main__":

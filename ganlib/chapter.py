@@ -93,13 +93,9 @@ def glue_2d(prefix: str, runs: dict[str, list[Run]], profile: config.Profile) ->
     return verdicts
 
 
-def run_images(name: str, images, profile: config.Profile, seed: int = 0,
-               keep_initial: bool = False, **params) -> Run:
-    """Loss ``name`` on Fashion-MNIST with the profile's image pair, scored by the
-    evaluator (:func:`ganlib.experiments.run_images`); with ``keep_initial``, copies of the
-    networks before training are in ``run.extra["initial"]`` as ``(G, D)``."""
-    return experiments.run_images(name, images, profile, seed, keep_initial=keep_initial,
-                                  **params)
+# Loss ``name`` on Fashion-MNIST with the profile's image pair, scored by the evaluator
+# (``keep_initial=True`` keeps the untrained networks in ``run.extra["initial"]``).
+run_images = experiments.run_images
 
 
 def figure_image(run: Run, title: str = "", keys: tuple[str, ...] = ("d_loss", "g_loss")):

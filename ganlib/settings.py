@@ -208,7 +208,7 @@ def choose_lr(rows: list[dict], loss: str, last: int = 2,
         per_lr.setdefault(lr, []).append(sum(scores) / len(scores))
     means = {lr: sum(v) / len(v) for lr, v in sorted(per_lr.items())}
     best = max(means.values())
-    paper = objective(loss, "fashion-mnist", paper=True).lr
+    paper = _paper(loss)["lr"]
     near = [lr for lr, m in means.items() if m >= best - 0.05]
     return min(near, key=lambda lr: abs(math.log(lr / paper))), means
 

@@ -115,31 +115,15 @@ def expand(grid: dict) -> list[dict]:
     if unknown:
         raise ValueError(f"unknown grid keys {sorted(unknown)}: use "
                          f"{KEYS + OPTIONS + ('lr_x',)}")
-    if grid.get("lr") == "settings":
-        rest = {k: v for k, v in grid.items() if k != "lr"}
+    lrs = _lr_rule(grid)
+    if lrs is not None:  # learning rates per loss (and data set): resolve them, cell by cell
+        rest = {k: v for k, v in grid.items() if k not in ("lr", "lr_x")}
         cells = []
         for loss in _values(rest, "loss"):
             for name in _values(rest, "data"):
                 _check("loss", loss)
                 _check("data", name)
-                lr = settings.objective(loss, name, pair=rest.get("pair")).lr
-                cells += expand({**rest, "loss": loss, "data": name, "lr": lr})
-        return cells
-    if "lr_x" in grid:
-        if "lr" in grid:
-            raise ValueError("give the grid either lr or lr_x (multiples of each loss's paper "
-                             "learning rate), not both")
-        factors = grid["lr_x"] if isinstance(grid["lr_x"], list) else [grid["lr_x"]]
-        if not factors or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
-                                  and math.isfinite(f) and f > 0 for f in factors):
-            raise ValueError(f"lr_x must be positive numbers, got {grid['lr_x']!r}")
-        rest = {k: v for k, v in grid.items() if k != "lr_x"}
-        cells = []
-        for loss in _values(rest, "loss"):
-            _check("loss", loss)
-            paper = settings.objective(loss, "fashion-mnist", paper=True).lr
-            lrs = [round(paper * f, 12) for f in factors]
-            cells += expand({**rest, "loss": loss, "lr": lrs})
+                cells += expand({**rest, "loss": loss, "data": name, "lr": lrs(loss, name)})
         return cells
     for key in ("loss", "data", "seed"):
         if key not in grid:
@@ -152,6 +136,25 @@ def expand(grid: dict) -> list[dict]:
             raise ValueError(f"grid key {key!r} has an empty list")
         axes[key] = list(dict.fromkeys(_check(key, v) for v in values))  # drops repeats
     return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+
+
+def _lr_rule(grid: dict):
+    """``lrs(loss, data) -> [learning rates]`` for a grid whose learning rates depend on the
+    loss (``lr_x``, ``"lr": "settings"``), None for one that gives them outright."""
+    from ganlib import losses
+
+    if grid.get("lr") == "settings":
+        return lambda loss, name: [settings.objective(loss, name, pair=grid.get("pair")).lr]
+    if "lr_x" not in grid:
+        return None
+    if "lr" in grid:
+        raise ValueError("give the grid either lr or lr_x (multiples of each loss's paper "
+                         "learning rate), not both")
+    factors = grid["lr_x"] if isinstance(grid["lr_x"], list) else [grid["lr_x"]]
+    if not factors or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
+                              and math.isfinite(f) and f > 0 for f in factors):
+        raise ValueError(f"lr_x must be positive numbers, got {grid['lr_x']!r}")
+    return lambda loss, name: [round(losses.get(loss).lr * f, 12) for f in factors]
 
 
 def _values(grid: dict, key: str) -> list:
