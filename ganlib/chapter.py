@@ -19,20 +19,28 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from ganlib import config, data, experiments, plots, readout
+from ganlib import config, data, experiments, plots, readout, workers
 from ganlib.experiments import Run
 
 
 def runs_2d(name: str, profile: config.Profile, seed: int = 0, device=None,
             mixtures: tuple[str, ...] = ("ring8", "grid25"), **params) -> dict[str, list[Run]]:
     """Loss ``name`` on each mixture with ``profile.seeds`` seeds (``seed``, ``seed + 1``...),
-    each scored along the way; ``params`` override the data-fit settings."""
-    out = {}
-    for mix in mixtures:
-        source = data.MIXTURES[mix](device=device)
-        out[mix] = [experiments.run_2d(name, source, profile, s, **params)
-                    for s in range(seed, seed + profile.seeds)]
-    return out
+    each scored along the way; ``params`` override the data-fit settings.
+
+    On a CPU the runs go to one worker process per core (:mod:`ganlib.workers`; each run
+    seeds itself, so its numbers do not depend on the worker that trains it)."""
+    device = config.get_device(device)
+    jobs = [(name, mix, s, profile, device, params) for mix in mixtures
+            for s in range(seed, seed + profile.seeds)]
+    done = dict(workers.imap(_run_2d_job, range(len(jobs)), workers.count(device, len(jobs)),
+                             jobs))
+    return {mix: [done[i] for i, job in enumerate(jobs) if job[1] == mix] for mix in mixtures}
+
+
+def _run_2d_job(i: int, jobs: list[tuple]) -> Run:
+    name, mix, seed, profile, device, params = jobs[i]
+    return experiments.run_2d(name, data.MIXTURES[mix](device=device), profile, seed, **params)
 
 
 def table_2d(runs: dict[str, list[Run]], seed: int = 0):
@@ -111,13 +119,15 @@ def figure_image(run: Run, title: str = "", keys: tuple[str, ...] = ("d_loss", "
 
 def glue_image(prefix: str, run: Run, profile: config.Profile) -> str:
     """Glue ``{prefix}-img-verdict`` (:func:`readout.verdict_image`), ``{prefix}-img-steps``
-    and the scores (``-fd``, ``-fd-floor``, ``-recall``, ``-precision``, ``-classes``)."""
+    (generator steps), ``{prefix}-img-d-updates`` and the scores (``-fd``, ``-fd-floor``,
+    ``-recall``, ``-precision``, ``-classes``)."""
     import ganlib
 
     m = run.extra["scores"]
     verdict = readout.verdict_image(m)
     ganlib.glue(f"{prefix}-img-verdict", verdict, display=False)
-    ganlib.glue(f"{prefix}-img-steps", f"{profile.steps_image:,}", display=False)
+    ganlib.glue(f"{prefix}-img-steps", f"{run.steps:,}", display=False)
+    ganlib.glue(f"{prefix}-img-d-updates", f"{run.d_updates:,}", display=False)
     ganlib.glue(f"{prefix}-img-fd", f"{m.fd:.1f}", display=False)
     ganlib.glue(f"{prefix}-img-fd-floor", f"{m.floor.fd:.2f}", display=False)
     ganlib.glue(f"{prefix}-img-recall", f"{m.recall:.2f}", display=False)

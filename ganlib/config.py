@@ -43,6 +43,17 @@ class Profile:
     n_eval_image: int  # samples drawn for the image metrics
     seeds: int  # seeds per setting where a chapter repeats runs
     image_pair: str = "image"  # the image networks: "image" (InfoGAN paper) or "image-small"
+    # True: an image run of a loss with n_critic > 1 gets steps_image // n_critic generator
+    # steps, so that every loss's image run has the same discriminator updates (about the
+    # same CPU time); False: steps_image generator steps for every loss
+    image_equal_d_updates: bool = False
+
+    def image_steps(self, n_critic: int = 1) -> int:
+        """Generator steps of an image run of a loss with ``n_critic`` critic updates per
+        generator step (see ``image_equal_d_updates``)."""
+        if self.image_equal_d_updates:
+            return max(1, self.steps_image // n_critic)
+        return self.steps_image
 
     def _repr_markdown_(self) -> str:
         sizes = {k: (f"{v:,}" if isinstance(v, int) else v) for k, v in asdict(self).items()

@@ -30,6 +30,7 @@ class Run:
     metrics: ModeMetrics | None = None
     extra: dict = field(default_factory=dict)
     d_updates: int = 0  # discriminator updates: generator steps times n_critic
+    steps: int = 0  # generator steps
     curve: list[dict] = field(default_factory=list)  # {"step": s, **metrics} per evaluation
     G_ema: nn.Module | None = None  # the moving average of G's weights, when trained with one
 
@@ -84,13 +85,15 @@ def train_2d(objective: Objective, mixture: data.Mixture, profile: config.Profil
     if eval_every:
         curve.append({"step": profile.steps_2d, **metrics.as_dict()})
     return Run(G, D, history, samples, metrics, d_updates=profile.steps_2d * objective.n_critic,
-               curve=curve, G_ema=G_ema)
+               steps=profile.steps_2d, curve=curve, G_ema=G_ema)
 
 
 def train_images(objective: Objective, images: data.Images, profile: config.Profile,
                  seed: int = 0, nets: tuple[nn.Module, nn.Module] | None = None,
                  ema: float | None = None, **fit_kw) -> Run:
-    """Train on Fashion-MNIST for ``profile.steps_image`` steps: the loss's networks of kind
+    """Train on Fashion-MNIST for ``profile.image_steps(n_critic)`` generator steps (that
+    is ``profile.steps_image`` unless the profile gives every loss equal discriminator
+    updates): the loss's networks of kind
     ``profile.image_pair``, built from the seed alone, unless ``nets`` are given. With
     ``ema`` > 0 (default: the objective's ``ema``) ``run.G_ema`` is the moving average of G's
     weights, and ``run.samples`` are drawn from it."""
@@ -104,18 +107,19 @@ def train_images(objective: Objective, images: data.Images, profile: config.Prof
     ema = objective.ema if ema is None else ema
     G_ema = copy.deepcopy(G) if ema else None
     fit_kw.setdefault("conditional", objective.conditional)
+    steps = profile.image_steps(objective.n_critic)
     config.seed_everything(seed)
-    history = train.fit(G, D, objective, images, steps=profile.steps_image,
+    history = train.fit(G, D, objective, images, steps=steps,
                         batch_size=profile.batch_image, seed=seed,
-                        sample_every=max(1, profile.steps_image // 4), ema=G_ema,
+                        sample_every=max(1, steps // 4), ema=G_ema,
                         ema_decay=ema or 0.999, **fit_kw)
-    samples = history.samples[profile.steps_image]
+    samples = history.samples[steps]
     if G_ema is not None:  # the same fixed inputs as the snapshots, through the average
         fixed = train.seeded_latent(objective.latent, len(samples), G.z_dim, 1234, device)
         y = (torch.arange(len(samples), device=device) % G.n_classes
              if fit_kw["conditional"] else None)
         samples = train.generate(G_ema, len(samples), z=fixed, y=y).cpu()
-    return Run(G, D, history, samples, d_updates=profile.steps_image * objective.n_critic,
+    return Run(G, D, history, samples, d_updates=steps * objective.n_critic, steps=steps,
                G_ema=G_ema)
 
 

@@ -47,3 +47,31 @@ def test_the_image_section_can_keep_the_untrained_networks():
     _, (G1, D1), _ = experiments.setup("wgan-gp", "fashion-mnist", seed=1, pair="image-small")
     assert all(torch.equal(a, b) for a, b in zip(D0.parameters(), D1.parameters()))
     assert len(chapter.figure_image(run, keys=("d_loss", "penalty")).axes) == 2
+
+
+def test_runs_in_worker_processes_equal_runs_in_this_process(monkeypatch):
+    import torch
+
+    P = config.Profile("t", steps_2d=20, batch_2d=32, steps_image=2, batch_image=8,
+                       n_eval_2d=128, n_eval_image=64, seeds=2, image_pair="image-small")
+    here = chapter.runs_2d("wgan-gp", P, seed=3, mixtures=("ring8",))
+    monkeypatch.setenv("GANLIB_WORKERS", "2")
+    there = chapter.runs_2d("wgan-gp", P, seed=3, mixtures=("ring8",))
+    for a, b in zip(here["ring8"], there["ring8"], strict=True):
+        assert torch.equal(a.samples, b.samples) and a.curve == b.curve
+        assert b.extra["objective"].name == "wgan-gp"
+
+
+def test_a_profile_can_give_every_image_run_the_same_discriminator_updates():
+    P = config.Profile("t", steps_2d=20, batch_2d=32, steps_image=10, batch_image=8,
+                       n_eval_2d=128, n_eval_image=64, seeds=1, image_pair="image-small",
+                       image_equal_d_updates=True)
+    assert (P.image_steps(1), P.image_steps(5)) == (10, 2)
+    images = data.fashion_mnist()
+    wgan = chapter.run_images("wgan", images, P, seed=0)
+    hinge = chapter.run_images("hinge", images, P, seed=0)
+    assert (wgan.steps, wgan.d_updates) == (2, 10) and (hinge.steps, hinge.d_updates) == (10, 10)
+    assert wgan.history.steps[-1] == 2
+    chapter.glue_image("t", wgan, P)
+    plain = config.Profile(**{**P.__dict__, "image_equal_d_updates": False})
+    assert plain.image_steps(5) == 10

@@ -426,3 +426,11 @@ def test_two_threads_training_at_once_cannot_leave_the_checks_off():
         t.join()
     with pytest.raises(ValueError, match="NaN or Inf"):  # still checked in this thread
         nonsaturating.d_loss(torch.zeros(2), torch.tensor([0.0, float("inf")]))
+
+
+def test_every_objective_pickles_for_worker_processes():
+    import pickle
+
+    for name in losses.names():
+        objective = losses.get(name)
+        assert pickle.loads(pickle.dumps(objective)).name == name

@@ -32,7 +32,7 @@ from ganlib.losses import (
     wgan,
     wgan_gp,
 )
-from ganlib.losses._common import validation
+from ganlib.losses._common import fake_only, validation
 from ganlib.losses._nets import autoencoder
 from ganlib.objective import Objective, check_number
 
@@ -80,27 +80,27 @@ def _smoothed(d_loss, real_label: float, opt: dict):
 @register("minimax")
 def _minimax(real_label: float = 1.0, **opt) -> Objective:
     return Objective("minimax", _smoothed(minimax.d_loss, real_label, opt),
-                     lambda fake, real: minimax.g_loss(fake), **opt)
+                     partial(fake_only, minimax.g_loss), **opt)
 
 
 @register("nonsaturating")
 def _nonsaturating(real_label: float = 1.0, **opt) -> Objective:
     return Objective("nonsaturating", _smoothed(nonsaturating.d_loss, real_label, opt),
-                     lambda fake, real: nonsaturating.g_loss(fake), **opt)
+                     partial(fake_only, nonsaturating.g_loss), **opt)
 
 
 @register("lsgan")
 def _lsgan(coding: str | tuple[float, float, float] = "0-1-1", **opt) -> Objective:
     a, b, c = lsgan.coding(coding)
     return Objective("lsgan", partial(lsgan.d_loss, a=a, b=b),
-                     lambda fake, real: lsgan.g_loss(fake, c), params={"a": a, "b": b, "c": c},
+                     partial(fake_only, lsgan.g_loss, c=c), params={"a": a, "b": b, "c": c},
                      **opt)
 
 
 @register("wgan")
 def _wgan(**opt) -> Objective:
     opt = {"clip": 0.01, "n_critic": 5, "optimizer": "rmsprop", "lr": 5e-5, **opt}
-    return Objective("wgan", wgan.d_loss, lambda fake, real: wgan.g_loss(fake), **opt)
+    return Objective("wgan", wgan.d_loss, partial(fake_only, wgan.g_loss), **opt)
 
 
 register("wgan-gp")(wgan_gp.objective)
@@ -109,7 +109,7 @@ register("dragan")(dragan.objective)
 
 @register("hinge")
 def _hinge(**opt) -> Objective:
-    return Objective("hinge", hinge.d_loss, lambda fake, real: hinge.g_loss(fake), **opt)
+    return Objective("hinge", hinge.d_loss, partial(fake_only, hinge.g_loss), **opt)
 
 
 register("ebgan")(ebgan.objective)
@@ -133,7 +133,7 @@ def _r1(gamma: float = 10.0, r2: bool = False, **opt) -> Objective:
     """The non-saturating loss with R1 (Mescheder et al. 2018), or R2 with ``r2=True``."""
     check_number("r1", "gamma", gamma)
     penalty = partial(penalties.r2 if r2 else penalties.r1, gamma=gamma)
-    return Objective("r1", nonsaturating.d_loss, lambda fake, real: nonsaturating.g_loss(fake),
+    return Objective("r1", nonsaturating.d_loss, partial(fake_only, nonsaturating.g_loss),
                      penalty=penalty, params={"gamma": gamma, "r2": r2}, **opt)
 
 

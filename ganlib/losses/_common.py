@@ -81,3 +81,9 @@ def check_class_logits(logits: torch.Tensor, labels: torch.Tensor) -> None:
         raise ValueError(f"class logits must have shape (batch, n_classes), got "
                          f"{tuple(logits.shape)}")
     check_labels(labels, logits.shape[1], len(logits))
+
+
+def fake_only(g_loss, fake: torch.Tensor, real: torch.Tensor, **kw) -> torch.Tensor:
+    """``g_loss`` of the fake scores alone, called as an objective calls a generator loss,
+    ``(fake, real)``: a module-level function, so that objectives pickle (worker processes)."""
+    return g_loss(fake, **kw)

@@ -25,6 +25,7 @@ from functools import partial
 
 from ganlib import penalties
 from ganlib.losses import nonsaturating
+from ganlib.losses._common import fake_only
 from ganlib.objective import Objective, check_number
 
 d_loss = nonsaturating.d_loss
@@ -40,7 +41,7 @@ def objective(lam: float = 10.0, k: float = 1.0, perturbation: str = "gaussian",
     check_number("dragan", "lam", lam)
     check_number("dragan", "k", k)
     check_number("dragan", "c", c, positive=True)
-    return Objective("dragan", d_loss, lambda fake, real: g_loss(fake),
+    return Objective("dragan", d_loss, partial(fake_only, g_loss),
                      penalty=partial(penalties.dragan, weight=lam, k=k,
                                      perturbation=perturbation, c=c),
                      params={"lambda": lam, "k": k, "perturbation": perturbation, "c": c}, **opt)

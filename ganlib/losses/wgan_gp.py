@@ -20,6 +20,7 @@ from functools import partial
 
 from ganlib import penalties
 from ganlib.losses import wgan
+from ganlib.losses._common import fake_only
 from ganlib.objective import Objective, check_number
 
 d_loss = wgan.d_loss
@@ -30,6 +31,6 @@ def objective(lam: float = 10.0, one_sided: bool = False, **opt) -> Objective:
     """WGAN-GP with the paper's defaults; ``one_sided`` penalises only norms above 1."""
     check_number("wgan-gp", "lam", lam)
     opt = {"n_critic": 5, "lr": 1e-4, "betas": (0.0, 0.9), **opt}
-    return Objective("wgan-gp", d_loss, lambda fake, real: g_loss(fake),
+    return Objective("wgan-gp", d_loss, partial(fake_only, g_loss),
                      penalty=partial(penalties.gradient_penalty, weight=lam, one_sided=one_sided),
                      params={"lambda": lam, "one_sided": one_sided}, **opt)
