@@ -27,6 +27,8 @@ so that one grid searches every loss on its own scale (WGAN's RMSprop 5e-5 and t
 DCGAN-style 2e-4 alike); ``"lr": "settings"`` takes each loss's learning rate for each data
 set from :mod:`ganlib.settings`. Either way each cell holds the learning rate itself, so a
 cell trained before the settings changed is not mistaken for one trained after.
+``d_updates`` (instead of ``steps``) gives every loss the same discriminator updates:
+``d_updates // n_critic`` generator steps, written into each cell as its ``steps``.
 Every cell stores 1,000 samples of its scored generator under ``DIR/samples`` (2-D points
 as float16 ``.npy``, images as uint8 ``.npz``), so its results can be looked at without
 training it again.
@@ -63,6 +65,7 @@ from ganlib.shards import (  # noqa: F401 (merge, read_rows: the sweep's interfa
 
 DATASETS = ("ring8", "grid25", "fashion-mnist")
 DEFAULTS = {"steps": 2_000, "batch": 256, "lr": None, "n_eval": 10_000}
+PER_LOSS = ("lr_x", "d_updates")  # grid keys resolved per loss into lr and steps
 
 
 def _is_int(v) -> bool:
@@ -111,19 +114,25 @@ def expand(grid: dict) -> list[dict]:
     if not isinstance(grid, dict):
         raise ValueError(f"a grid is a JSON object such as {{\"loss\": [\"hinge\"], \"data\": "
                          f"\"ring8\", \"seed\": [0, 1]}}, got a {type(grid).__name__}")
-    unknown = set(grid) - set(KEYS) - set(OPTIONS) - {"lr_x"}
+    unknown = set(grid) - set(KEYS) - set(OPTIONS) - set(PER_LOSS)
     if unknown:
         raise ValueError(f"unknown grid keys {sorted(unknown)}: use "
-                         f"{KEYS + OPTIONS + ('lr_x',)}")
-    lrs = _lr_rule(grid)
-    if lrs is not None:  # learning rates per loss (and data set): resolve them, cell by cell
-        rest = {k: v for k, v in grid.items() if k not in ("lr", "lr_x")}
+                         f"{KEYS + OPTIONS + PER_LOSS}")
+    lrs, steps = _lr_rule(grid), _steps_rule(grid)
+    if lrs is not None or steps is not None:  # values per loss and data set: cell by cell
+        rest = {k: v for k, v in grid.items() if k not in ("lr_x", "d_updates")
+                and not (k == "lr" and lrs is not None)}
         cells = []
         for loss in _values(rest, "loss"):
             for name in _values(rest, "data"):
                 _check("loss", loss)
                 _check("data", name)
-                cells += expand({**rest, "loss": loss, "data": name, "lr": lrs(loss, name)})
+                per_loss = {"loss": loss, "data": name}
+                if lrs is not None:
+                    per_loss["lr"] = lrs(loss, name)
+                if steps is not None:
+                    per_loss["steps"] = steps(loss, name)
+                cells += expand({**rest, **per_loss})
         return cells
     for key in ("loss", "data", "seed"):
         if key not in grid:
@@ -155,6 +164,25 @@ def _lr_rule(grid: dict):
                               and math.isfinite(f) and f > 0 for f in factors):
         raise ValueError(f"lr_x must be positive numbers, got {grid['lr_x']!r}")
     return lambda loss, name: [round(losses.get(loss).lr * f, 12) for f in factors]
+
+
+def _steps_rule(grid: dict):
+    """``steps(loss, data)`` for a grid that gives ``d_updates`` (discriminator updates,
+    the same for every loss: ``d_updates // n_critic`` generator steps), else None."""
+    if "d_updates" not in grid:
+        return None
+    if "steps" in grid:
+        raise ValueError("give the grid either steps or d_updates (discriminator updates, "
+                         "the same for every loss), not both")
+    d = grid["d_updates"]
+    if not (_is_int(d) and d >= 1):
+        raise ValueError(f"d_updates must be an integer >= 1, got {d!r}")
+
+    def steps(loss, name):
+        n_critic = settings.objective(loss, name, pair=grid.get("pair")).n_critic
+        return max(1, d // n_critic)
+
+    return steps
 
 
 def _values(grid: dict, key: str) -> list:

@@ -343,3 +343,25 @@ def test_lr_settings_takes_each_losss_rate_for_each_data_set():
         assert lr == settings.objective(loss, data, pair="image-small").lr
     assert got[("hinge", "fashion-mnist")] == pytest.approx(5e-4)  # the small pair's
     assert len(cells) == 4 and all("|lr=|" not in sweep.cell_key(c) for c in cells)
+
+
+def test_d_updates_gives_every_loss_the_same_discriminator_updates():
+    from ganlib import settings
+
+    cells = sweep.expand({"loss": ["hinge", "wgan-gp"], "data": ["ring8", "fashion-mnist"],
+                          "seed": [0, 1], "lr": "settings", "pair": "image-small",
+                          "d_updates": 600})
+    assert len(cells) == 8
+    for c in cells:
+        n_critic = settings.objective(c["loss"], c["data"], pair="image-small").n_critic
+        assert c["steps"] * n_critic == 600 and "d_updates" not in c
+        assert c["lr"] == settings.objective(c["loss"], c["data"], pair="image-small").lr
+    # the cells are ordinary cells: a grid that gives their steps outright finds them
+    gp = [c for c in cells if c["loss"] == "wgan-gp" and c["data"] == "ring8"]
+    same = sweep.expand({"loss": "wgan-gp", "data": "ring8", "seed": [0, 1], "steps": 120,
+                         "pair": "image-small",
+                         "lr": gp[0]["lr"]})
+    assert [sweep.cell_key(c) for c in same] == [sweep.cell_key(c) for c in gp]
+    for bad in ({"steps": 100}, {"d_updates": 0}, {"d_updates": 2.5}):
+        with pytest.raises(ValueError, match="d_updates"):
+            sweep.expand({"loss": "hinge", "data": "ring8", "seed": 0, "d_updates": 50, **bad})
