@@ -26,21 +26,33 @@ from ganlib.experiments import Run
 def runs_2d(name: str, profile: config.Profile, seed: int = 0, device=None,
             mixtures: tuple[str, ...] = ("ring8", "grid25"), **params) -> dict[str, list[Run]]:
     """Loss ``name`` on each mixture with ``profile.seeds`` seeds (``seed``, ``seed + 1``...),
-    each scored along the way; ``params`` override the data-fit settings.
+    each scored along the way; ``params`` override the data-fit settings. The runs go to
+    :func:`run_many`."""
+    jobs = [{"name": name, "mixture": mix, "profile": profile, "seed": s, **params}
+            for mix in mixtures for s in range(seed, seed + profile.seeds)]
+    runs = run_many(jobs, device)
+    return {mix: [r for job, r in zip(jobs, runs) if job["mixture"] == mix] for mix in mixtures}
+
+
+def run_many(jobs: list[dict], device=None) -> list[Run]:
+    """:func:`ganlib.experiments.run_2d` for every job, a dict of its arguments (``name``,
+    ``mixture`` by name, ``profile``, ``seed``, and any other keyword of ``run_2d``);
+    the runs in the order of ``jobs``.
 
     On a CPU the runs go to one worker process per core (:mod:`ganlib.workers`; each run
-    seeds itself, so its numbers do not depend on the worker that trains it)."""
+    seeds itself, so its numbers do not depend on the worker that trains it). Everything
+    in a job must pickle: module-level functions, not lambdas."""
     device = config.get_device(device)
-    jobs = [(name, mix, s, profile, device, params) for mix in mixtures
-            for s in range(seed, seed + profile.seeds)]
-    done = dict(workers.imap(_run_2d_job, range(len(jobs)), workers.count(device, len(jobs)),
-                             jobs))
-    return {mix: [done[i] for i, job in enumerate(jobs) if job[1] == mix] for mix in mixtures}
+    done = dict(workers.imap(_run_job, range(len(jobs)), workers.count(device, len(jobs)),
+                             jobs, device))
+    return [done[i] for i in range(len(jobs))]
 
 
-def _run_2d_job(i: int, jobs: list[tuple]) -> Run:
-    name, mix, seed, profile, device, params = jobs[i]
-    return experiments.run_2d(name, data.MIXTURES[mix](device=device), profile, seed, **params)
+def _run_job(i: int, jobs: list[dict], device) -> Run:
+    job = dict(jobs[i])
+    mixture = data.MIXTURES[job.pop("mixture")](device=device)
+    return experiments.run_2d(job.pop("name"), mixture, job.pop("profile"), job.pop("seed"),
+                              **job)
 
 
 def table_2d(runs: dict[str, list[Run]], seed: int = 0):

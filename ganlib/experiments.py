@@ -192,14 +192,19 @@ def setup(name: str, source, n_classes: int | None = None, seed: int | None = No
 
 
 def run_2d(name: str, mixture: data.Mixture, profile: config.Profile, seed: int = 0,
-           evaluations: int = 8, paper: bool = False, **params) -> Run:
+           evaluations: int = 8, paper: bool = False, fit_kw: dict | None = None,
+           transform_d=None, **params) -> Run:
     """Loss ``name`` with the settings that fit ``mixture`` (:func:`setup`; ``params``
     override them), trained by :func:`train_2d` and scored at ``evaluations`` evenly spaced
-    steps (``run.curve``, for :func:`ganlib.readout.settled`). ``run.objective`` is the
-    loss as trained."""
-    objective, nets, kw = setup(name, mixture, seed=seed, paper=paper, **params)
-    run = train_2d(objective, mixture, profile, seed, nets=nets,
-                   eval_every=max(1, profile.steps_2d // evaluations), **kw)
+    steps (``run.curve``, for :func:`ganlib.readout.settled`). ``fit_kw`` go to
+    :func:`ganlib.train.fit` (e.g. ``lr_d``, ``lr_g``); ``transform_d`` (e.g.
+    :func:`ganlib.models.spectral_norm`) is applied to the discriminator before training.
+    ``run.objective`` is the loss as trained."""
+    objective, (G, D), kw = setup(name, mixture, seed=seed, paper=paper, **params)
+    if transform_d is not None:
+        D = transform_d(D)
+    run = train_2d(objective, mixture, profile, seed, nets=(G, D),
+                   eval_every=max(1, profile.steps_2d // evaluations), **kw, **(fit_kw or {}))
     run.extra["objective"] = objective
     return run
 

@@ -75,3 +75,22 @@ def test_a_profile_can_give_every_image_run_the_same_discriminator_updates():
     chapter.glue_image("t", wgan, P)
     plain = config.Profile(**{**P.__dict__, "image_equal_d_updates": False})
     assert plain.image_steps(5) == 10
+
+
+def test_run_many_takes_any_run_2d_argument_and_keeps_the_jobs_order():
+    from ganlib import models, settings
+
+    P = config.Profile("t", steps_2d=20, batch_2d=32, steps_image=2, batch_image=8,
+                       n_eval_2d=128, n_eval_image=64, seeds=1)
+    lr = settings.objective("nonsaturating", "ring8").lr
+    jobs = [{"name": "nonsaturating", "mixture": "ring8", "profile": P, "seed": 1,
+             "evaluations": 4, "transform_d": models.spectral_norm},
+            {"name": "nonsaturating", "mixture": "grid25", "profile": P, "seed": 0,
+             "fit_kw": {"lr_d": 2 * lr, "lr_g": lr / 2}, "real_label": 0.9}]
+    first, second = chapter.run_many(jobs)
+    assert len(first.curve) == 4 and first.metrics.total_modes == 8
+    from torch.nn.utils import parametrize
+
+    assert any(parametrize.is_parametrized(m) for m in first.D.modules())  # the transform
+    assert second.metrics.total_modes == 25
+    assert second.extra["objective"].params["real_label"] == 0.9
