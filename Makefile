@@ -33,10 +33,11 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -q -m "not slow" tests
 
-# Chapters run in two halves side by side, one thread each: on a 2-core machine that
-# halves the wall time, since most of a quick run is Python overhead, not arithmetic.
+# Chapters run in two halves side by side, one thread and no worker processes each: on a
+# 2-core machine that halves the wall time, since most of a quick run is Python overhead,
+# not arithmetic.
 NB_HALF = $(shell printf '%s\n' $(NOTEBOOKS) | awk 'NR % 2 == $(1)')
-NBVAL := GANLIB_PROFILE=quick GANLIB_PROGRESS=0 MPLBACKEND=agg OMP_NUM_THREADS=1 \
+NBVAL := GANLIB_PROFILE=quick GANLIB_PROGRESS=0 GANLIB_WORKERS=1 MPLBACKEND=agg OMP_NUM_THREADS=1 \
 	$(BIN)/pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider
 
 notebooks: venv
