@@ -90,7 +90,8 @@ def verdict_image(m) -> str:
         return f"meets the book's image targets: {numbers}"
     short = [k for k, v in IMAGE_TARGET.items() if not _meets(m, k, v)]
     return (f"misses the book's image targets ({', '.join(_NAMES[k] for k in short)}): "
-            f"{numbers}; a run that failed at this budget says little about the loss")
+            f"{numbers}; one run that missed them at this budget does not by itself show a "
+            "property of the loss")
 
 
 _NAMES = {"fd": "FD <= 100", "recall": "recall >= 0.1", "class_coverage": "all 10 classes"}

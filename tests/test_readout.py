@@ -61,7 +61,7 @@ def test_verdict_image_checks_every_target():
         "meets the book's image targets: FD 85 (floor 0.81), recall 0.31, 10 of 10 classes")
     text = readout.verdict_image(im(140.0, 0.05, 0.8))
     assert "FD <= 100, recall >= 0.1, all 10 classes" in text and "8 of 10" in text
-    assert "says little about the loss" in text
+    assert "does not by itself show a property of the loss" in text
     assert "(FD <= 100)" in readout.verdict_image(im(101.0, 0.2, 1.0))
 
 
