@@ -166,4 +166,4 @@ def test_profiles_objectives_and_run_cards_display_as_short_tables():
         assert html.startswith("<table>") and max(map(len, md.splitlines())) < 88, md
     assert "| n_critic | 5 |" in losses.get("wgan-gp")._repr_markdown_()
     assert "| clip | 0.01 |" in losses.get("wgan")._repr_markdown_()
-    assert "| steps_2d | 4,000 |" in config.get_profile("cpu")._repr_markdown_()
+    assert "| steps_2d | 8,000 |" in config.get_profile("cpu")._repr_markdown_()
