@@ -41,7 +41,9 @@ def run_many(jobs: list[dict], device=None) -> list[Run]:
 
     On a CPU the runs go to one worker process per core (:mod:`ganlib.workers`; each run
     seeds itself, so its numbers do not depend on the worker that trains it). Everything
-    in a job must pickle: module-level functions, not lambdas."""
+    in a job must pickle: module-level functions, not lambdas. So that every run can come
+    back from a worker, parametrizations (spectral norm) are folded into the weights they
+    produced at the end of training, wherever the run was trained."""
     device = config.get_device(device)
     done = dict(workers.imap(_run_job, range(len(jobs)), workers.count(device, len(jobs)),
                              jobs, device))
@@ -51,8 +53,23 @@ def run_many(jobs: list[dict], device=None) -> list[Run]:
 def _run_job(i: int, jobs: list[dict], device) -> Run:
     job = dict(jobs[i])
     mixture = data.MIXTURES[job.pop("mixture")](device=device)
-    return experiments.run_2d(job.pop("name"), mixture, job.pop("profile"), job.pop("seed"),
-                              **job)
+    run = experiments.run_2d(job.pop("name"), mixture, job.pop("profile"), job.pop("seed"),
+                             **job)
+    for net in (run.G, run.D, run.G_ema):
+        if net is not None:
+            _fold_parametrizations(net)
+    return run
+
+
+def _fold_parametrizations(module) -> None:
+    """Replace every parametrized tensor of ``module`` by its current value, in place
+    (a parametrized module does not pickle)."""
+    from torch.nn.utils import parametrize
+
+    for m in module.modules():
+        if parametrize.is_parametrized(m):
+            for name in list(m.parametrizations):
+                parametrize.remove_parametrizations(m, name, leave_parametrized=True)
 
 
 def table_2d(runs: dict[str, list[Run]], seed: int = 0):
