@@ -56,24 +56,6 @@ def test_sigmoid_layers_starve_the_first_layer():
     assert ratios[nn.Sigmoid] < 1e-3 * ratios[nn.ReLU]
 
 
-@pytest.mark.parametrize("trick, base, word", [
-    ([5, 6], [1, 2], "helped"),
-    ([1, 2], [5, 6], "hurt"),
-    ([1, 5], [2, 3], "no clear effect"),
-    ([3, 3], [3, 3], "no clear effect"),
-])
-def test_compare_words(trick, base, word):
-    v = explore.compare({"modes": trick}, {"modes": base}, {"modes": True})
-    assert v.word == word
-
-
-def test_compare_mixed_and_lower_is_better():
-    v = explore.compare({"modes": [5, 5], "w2": [2.0, 2.0]}, {"modes": [1, 1], "w2": [1.0, 1.0]},
-                        {"modes": True, "w2": False})
-    assert v.word == "mixed"
-    assert "w2 2.00 vs 1.00 (worse)" in v.text
-
-
 def test_minibatch_std_by_hand():
     torch.manual_seed(0)
     x = torch.randn(8, 3)
