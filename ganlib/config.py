@@ -30,6 +30,13 @@ def kv_table(title: str, pairs: dict) -> str:
     return f"| {title} | |\n|---|---|\n" + "\n".join(rows)
 
 
+def generator_steps(d_updates: int, n_critic: int) -> int:
+    """Generator steps that give a loss with ``n_critic`` critic updates per generator step
+    ``d_updates`` discriminator updates (at least one step): the rule that gives every loss
+    the same discriminator updates, in profiles and in sweep grids alike."""
+    return max(1, d_updates // n_critic)
+
+
 @dataclass(frozen=True)
 class Profile:
     """Sizes of one run. Chapters read these instead of hard-coding numbers."""
@@ -52,7 +59,7 @@ class Profile:
         """Generator steps of an image run of a loss with ``n_critic`` critic updates per
         generator step (see ``image_equal_d_updates``)."""
         if self.image_equal_d_updates:
-            return max(1, self.steps_image // n_critic)
+            return generator_steps(self.steps_image, n_critic)
         return self.steps_image
 
     def _repr_markdown_(self) -> str:

@@ -179,8 +179,8 @@ def _steps_rule(grid: dict):
         raise ValueError(f"d_updates must be an integer >= 1, got {d!r}")
 
     def steps(loss, name):
-        n_critic = settings.objective(loss, name, pair=grid.get("pair")).n_critic
-        return max(1, d // n_critic)
+        return config.generator_steps(
+            d, settings.objective(loss, name, pair=grid.get("pair")).n_critic)
 
     return steps
 
