@@ -154,6 +154,7 @@ SEARCHED_LR = {
     "dragan": (2e-4, {2e-4: 0.0, 1e-3: 0.04, 3e-3: 0.01}),
     # 1e-3 and 3e-3 tie (within 0.05): the one nearer the paper's rate
     "hinge": (1e-3, {2e-4: 0.36, 1e-3: 0.54, 3e-3: 0.54}),
+    "ebgan": (1e-3, {2e-4: 0.14, 1e-3: 0.21, 3e-3: 0.14}),
 }
 _EMA_REASON = ("non-saturating, ring8, 5 seeds, lr 1e-3: from step 2,500 to 6,000 the average "
                "held 8/8 modes with >= 88% high quality in 4 seeds at every 500 steps; G "
