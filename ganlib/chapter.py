@@ -36,7 +36,8 @@ def runs_2d(name: str, profile: config.Profile, seed: int = 0, device=None,
 
 def run_many(jobs: list[dict], device=None) -> list[Run]:
     """:func:`ganlib.experiments.run_2d` for every job, a dict of its arguments (``name``,
-    ``mixture`` by name, ``profile``, ``seed``, and any other keyword of ``run_2d``);
+    ``mixture`` by name or a :class:`ganlib.data.Mixture`, ``profile``, ``seed``, and any
+    other keyword of ``run_2d``);
     the runs in the order of ``jobs``.
 
     On a CPU the runs go to one worker process per core (:mod:`ganlib.workers`; each run
@@ -52,7 +53,9 @@ def run_many(jobs: list[dict], device=None) -> list[Run]:
 
 def _run_job(i: int, jobs: list[dict], device) -> Run:
     job = dict(jobs[i])
-    mixture = data.MIXTURES[job.pop("mixture")](device=device)
+    mixture = job.pop("mixture")
+    mixture = (data.MIXTURES[mixture](device=device) if isinstance(mixture, str)
+               else mixture.to(device))
     run = experiments.run_2d(job.pop("name"), mixture, job.pop("profile"), job.pop("seed"),
                              **job)
     for net in (run.G, run.D, run.G_ema):

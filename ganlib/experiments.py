@@ -193,14 +193,22 @@ def setup(name: str, source, n_classes: int | None = None, seed: int | None = No
 
 def run_2d(name: str, mixture: data.Mixture, profile: config.Profile, seed: int = 0,
            evaluations: int = 8, paper: bool = False, fit_kw: dict | None = None,
-           transform_d=None, **params) -> Run:
+           transform_d=None, build_nets=None, settings_of: str | None = None,
+           **params) -> Run:
     """Loss ``name`` with the settings that fit ``mixture`` (:func:`setup`; ``params``
     override them), trained by :func:`train_2d` and scored at ``evaluations`` evenly spaced
     steps (``run.curve``, for :func:`ganlib.readout.settled`). ``fit_kw`` go to
     :func:`ganlib.train.fit` (e.g. ``lr_d``, ``lr_g``); ``transform_d`` (e.g.
     :func:`ganlib.models.spectral_norm`) is applied to the discriminator before training.
-    ``run.objective`` is the loss as trained."""
-    objective, (G, D), kw = setup(name, mixture, seed=seed, paper=paper, **params)
+    ``build_nets`` (e.g. ``functools.partial(models.pair, "2d", activation=nn.Tanh)``)
+    builds (G, D) instead of the loss's networks, after seeding with ``seed``;
+    ``settings_of`` names the data set whose settings to use (a rescaled ring takes
+    ``"ring8"``'s). ``run.objective`` is the loss as trained."""
+    objective, (G, D), kw = setup(name, settings_of or mixture, seed=seed, paper=paper,
+                                  **params)
+    if build_nets is not None:
+        config.seed_everything(seed)
+        G, D = build_nets()
     if transform_d is not None:
         D = transform_d(D)
     run = train_2d(objective, mixture, profile, seed, nets=(G, D),

@@ -195,14 +195,24 @@ def data_kind(kind: str) -> str:
 
 
 def pair(kind: str, *, z_dim: int | None = None, n_classes: int = 0, d_out: int = 1,
-         batchnorm: bool = True) -> tuple[nn.Module, nn.Module]:
+         batchnorm: bool = True, activation: type[nn.Module] | None = None,
+         g_output: type[nn.Module] | None = None) -> tuple[nn.Module, nn.Module]:
     """The standard (G, D) pair for ``kind`` = ``"2d"``, ``"image"`` (the InfoGAN paper's
-    pair) or ``"image-small"`` (the small DCGAN pair for CPUs), freshly initialised."""
+    pair) or ``"image-small"`` (the small DCGAN pair for CPUs), freshly initialised.
+
+    For ``"2d"`` only: ``activation`` replaces the hidden activation of both networks
+    (ReLU in G and LeakyReLU(0.2) in D by default), and ``g_output`` is appended after G's
+    last layer (none by default: the plane has no box)."""
     if z_dim is not None and z_dim < 1:
         raise ValueError(f"z_dim must be a positive integer, got {z_dim}")
     if kind == "2d":
-        return (MLPGenerator(2 if z_dim is None else z_dim, n_classes=n_classes),
-                MLPDiscriminator(out_dim=d_out, n_classes=n_classes))
+        act = {} if activation is None else {"activation": activation}
+        G = MLPGenerator(2 if z_dim is None else z_dim, n_classes=n_classes, **act)
+        if g_output is not None:
+            G.net.append(g_output())
+        return G, MLPDiscriminator(out_dim=d_out, n_classes=n_classes, **act)
+    if activation is not None or g_output is not None:
+        raise ValueError("activation and g_output apply to the 2-D pair only")
     convs = {"image": (ConvGenerator, ConvDiscriminator, 62),
              "image-small": (SmallConvGenerator, SmallConvDiscriminator, 64)}
     if kind not in convs:

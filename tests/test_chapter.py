@@ -99,3 +99,36 @@ def test_run_many_takes_any_run_2d_argument_and_keeps_the_jobs_order(monkeypatch
     assert sigmas and all(0.8 < s < 1.2 for s in sigmas), sigmas
     assert second.metrics.total_modes == 25
     assert second.extra["objective"].params["real_label"] == 0.9
+
+
+def test_run_many_builds_other_networks_and_takes_a_mixture_with_another_datas_settings(
+        monkeypatch):
+    from functools import partial
+
+    import pytest
+    import torch
+    from torch import nn
+
+    from ganlib import experiments, models, settings
+
+    monkeypatch.setenv("GANLIB_WORKERS", "2")
+    P = config.Profile("t", steps_2d=20, batch_2d=32, steps_image=2, batch_image=8,
+                       n_eval_2d=128, n_eval_image=64, seeds=1)
+    ring = data.ring8()
+    small = data.Mixture("ring8 / 2.5", ring.centers / 2.5, ring.std / 2.5)
+    boxed = partial(models.pair, "2d", activation=nn.Tanh, g_output=nn.Sigmoid)
+    jobs = [{"name": "nonsaturating", "mixture": small, "profile": P, "seed": 3,
+             "settings_of": "ring8", "build_nets": boxed},
+            {"name": "nonsaturating", "mixture": "ring8", "profile": P, "seed": 3}]
+    there, plain = chapter.run_many(jobs)
+    assert isinstance(there.G.net[-1], nn.Sigmoid) and isinstance(there.G.net[1], nn.Tanh)
+    assert any(isinstance(m, nn.Tanh) for m in there.D.modules())
+    assert there.samples.min() >= 0 and there.samples.max() <= 1
+    assert there.extra["objective"].lr == settings.objective("nonsaturating", "ring8").lr
+    # the same job in this process gives the same numbers
+    here = experiments.run_2d("nonsaturating", small, P, 3, settings_of="ring8",
+                              build_nets=boxed)
+    assert torch.equal(here.samples, there.samples) and here.curve == there.curve
+    assert not isinstance(plain.G.net[-1], nn.Sigmoid)
+    with pytest.raises(ValueError, match="2-D pair only"):
+        models.pair("image-small", activation=nn.Tanh)
