@@ -326,7 +326,6 @@ def _run_locked(cell: dict, device, out: Path, path: Path) -> tuple[dict | None,
         rows = run_cell(cell, device, samples_dir=out / "samples")
         append(path, rows, notes.append)
     return rows[-1], notes
-    return path
 
 
 def summarise(rows: list[dict], metric: str, by=("loss", "data"), low: float | None = 0.0,
