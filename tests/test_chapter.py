@@ -132,3 +132,24 @@ def test_run_many_builds_other_networks_and_takes_a_mixture_with_another_datas_s
     assert not isinstance(plain.G.net[-1], nn.Sigmoid)
     with pytest.raises(ValueError, match="2-D pair only"):
         models.pair("image-small", activation=nn.Tanh)
+
+
+def test_image_runs_in_worker_processes_equal_runs_in_this_process(monkeypatch):
+    import torch
+
+    P = config.Profile("t", steps_2d=20, batch_2d=32, steps_image=3, batch_image=8,
+                       n_eval_2d=128, n_eval_image=64, seeds=1, image_pair="image-small",
+                       image_equal_d_updates=True)
+    images = data.fashion_mnist()
+    jobs = [{"name": "wgan-gp", "profile": P, "seed": 2, "keep_initial": True},
+            {"name": "hinge", "profile": P, "seed": 1}]
+    monkeypatch.setenv("GANLIB_WORKERS", "1")
+    here = chapter.images_many(jobs, images)
+    monkeypatch.setenv("GANLIB_WORKERS", "2")
+    there = chapter.images_many(jobs, images)
+    assert [r.extra["objective"].name for r in there] == ["wgan-gp", "hinge"]
+    assert (there[0].steps, there[1].steps) == (1, 3)  # the profile's equal D updates
+    assert "initial" in there[0].extra and "initial" not in there[1].extra
+    for a, b in zip(here, there, strict=True):  # one thread there, maybe more here
+        assert torch.allclose(a.samples, b.samples, atol=1e-4)
+        assert abs(a.extra["scores"].fd - b.extra["scores"].fd) < 1e-2 * a.extra["scores"].fd
