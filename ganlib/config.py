@@ -63,7 +63,7 @@ class Profile:
         return self.steps_image
 
     def _repr_markdown_(self) -> str:
-        sizes = {k: (f"{v:,}" if isinstance(v, int) else v) for k, v in asdict(self).items()
+        sizes = {k: (f"{v:,}" if type(v) is int else v) for k, v in asdict(self).items()
                  if k != "name"}
         return kv_table(f"profile `{self.name}`", sizes)
 

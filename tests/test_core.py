@@ -167,3 +167,4 @@ def test_profiles_objectives_and_run_cards_display_as_short_tables():
     assert "| n_critic | 5 |" in losses.get("wgan-gp")._repr_markdown_()
     assert "| clip | 0.01 |" in losses.get("wgan")._repr_markdown_()
     assert "| steps_2d | 8,000 |" in config.get_profile("cpu")._repr_markdown_()
+    assert "| image_equal_d_updates | True |" in config.get_profile("cpu")._repr_markdown_()
