@@ -13,6 +13,7 @@ numbers (glued into the Takeaways), so that no comparative claim is written by h
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 # a 2-D run "covers" the mixture when every mode is covered and this share of samples is
@@ -69,7 +70,10 @@ def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None
     good = sum(full_coverage(m) for m in metrics)
     hq = sorted(round(m.high_quality) for m in metrics)
     if good == n:
-        return (f"all {total} modes with at least {hq[0]}% high-quality samples in "
+        lowest = min(m.high_quality for m in metrics)  # floored: 99.96% is not "100%"
+        share = ("every sample high quality" if lowest >= 100 else
+                 f"at least {math.floor(lowest)}% high-quality samples")
+        return (f"all {total} modes with {share} in "
                 f"{'the run' if n == 1 else f'every one of {n} seeds'}")
     if good:
         return (f"all {total} modes with at least {HIGH_QUALITY:.0f}% high quality in {good} "

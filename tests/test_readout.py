@@ -34,6 +34,8 @@ def test_settled_needs_the_last_evaluations_to_agree():
 def test_verdict_2d_reads_coverage_collapse_and_unsettled_runs():
     assert readout.verdict_2d([mm(8, 93.4), mm(8, 88.0)]).startswith(
         "all 8 modes with at least 88% high-quality samples in every one of 2 seeds")
+    assert "at least 99% high-quality" in readout.verdict_2d([mm(8, 99.96), mm(8, 100.0)])
+    assert "every sample high quality in every" in readout.verdict_2d([mm(8, 100.0)] * 2)
     assert "in 1 of 2 seeds; the others cover 5 of 8" in readout.verdict_2d(
         [mm(8, 93.0), mm(5, 90.0)])
     assert "a collapse onto part" in readout.verdict_2d([mm(3, 95.0, 3), mm(2, 97.0, 2)])
