@@ -144,6 +144,9 @@ def floor_seconds(name: str, images: data.Images, device: torch.device) -> float
     return flops / objective.n_critic * EPOCH_D_STEPS / rate
 
 
+LAYOUTS = {"auto": None, "on": True, "off": False}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.epoch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -160,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-graphs", action="store_true", help="ganlib without CUDA graphs")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--bf16", action="store_true")
-    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
+                        help="convolution weights channels-last (auto: fit's default, on a CPU)")
     args = parser.parse_args(argv)
     if args.loss not in losses.names():
         parser.error(f"unknown loss {args.loss!r}; choose from: {', '.join(losses.names())}")
@@ -173,7 +177,8 @@ def main(argv: list[str] | None = None) -> None:
         images = data.fashion_mnist("train", root=args.root, device=device)
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
-    fit_kw = {"compile": args.compile, "bf16": args.bf16, "channels_last": args.channels_last,
+    fit_kw = {"compile": args.compile, "bf16": args.bf16,
+              "channels_last": LAYOUTS[args.channels_last],
               "graphs": False if args.no_graphs else None}
 
     print(f"device: {machine(device)}")

@@ -2,6 +2,7 @@
 
     python -m benchmarks.step [--losses nonsaturating,wgan-gp] [--kind 2d|image|image-small]
                               [--steps 2000] [--repeats 3] [--seeds 5]
+                              [--channels-last auto|on|off]
 
 For each loss: ``train.fit`` for ``--steps`` generator steps (each with the loss's
 ``n_critic`` discriminator steps) on ring8 (batch 256) or Fashion-MNIST (batch 64), on the
@@ -24,7 +25,7 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.epoch import machine
+from benchmarks.epoch import LAYOUTS, machine
 from benchmarks.floor import describe, largest_product, matmul_rate, step_flops
 from ganlib import data, ensemble, losses, train
 
@@ -37,11 +38,12 @@ def _source(kind: str, device: torch.device):
     return data.ring8(device=device) if kind == "2d" else data.fashion_mnist(device=device)
 
 
-def _fit(name: str, kind: str, source, steps: int, batch: int, seed: int = 0) -> None:
+def _fit(name: str, kind: str, source, steps: int, batch: int, seed: int = 0,
+         channels_last: bool | None = None) -> None:
     torch.manual_seed(seed)
     G, D = (m.to(source.device) for m in losses.make_models(name, kind))
     train.fit(G, D, losses.get(name), source, steps=steps, batch_size=batch, seed=seed,
-              progress=False)
+              progress=False, channels_last=channels_last)
 
 
 def _timed(fn) -> np.ndarray:
@@ -50,10 +52,12 @@ def _timed(fn) -> np.ndarray:
     return np.array([time.perf_counter(), time.process_time()]) - t0
 
 
-def time_fit(name: str, kind: str, source, steps: int, batch: int, repeats: int) -> np.ndarray:
+def time_fit(name: str, kind: str, source, steps: int, batch: int, repeats: int,
+             channels_last: bool | None = None) -> np.ndarray:
     """Median (wall, CPU) seconds per generator step over ``repeats`` runs."""
-    _fit(name, kind, source, 5, batch)  # warm-up, untimed
-    times = [_timed(lambda: _fit(name, kind, source, steps, batch)) for _ in range(repeats)]
+    fit = functools.partial(_fit, name, kind, source, batch=batch, channels_last=channels_last)
+    fit(5)  # warm-up, untimed
+    times = [_timed(lambda: fit(steps)) for _ in range(repeats)]
     return np.median(times, axis=0) / steps
 
 
@@ -86,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="also time this many seeds batched against sequential (2-D)")
     parser.add_argument("--batch", type=int, default=None, help="default: 256 (2-D), 64")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--channels-last", choices=list(LAYOUTS), default="auto",
+                        help="convolution weights channels-last (auto: fit's default, on a CPU)")
     args = parser.parse_args(argv)
     names = args.losses.split(",")
     if unknown := [n for n in names if n not in losses.names()]:
@@ -106,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"matmul {shape[0]}x{shape[1]} @ {shape[1]}x{shape[2]}: {rate / 1e9:.1f} GFLOP/s")
     for name in names:
         flops = step_flops(functools.partial(_fit, name, args.kind, source, batch=batch))
-        t = time_fit(name, args.kind, source, args.steps, batch, args.repeats)
+        t = time_fit(name, args.kind, source, args.steps, batch, args.repeats,
+                     LAYOUTS[args.channels_last])
         floor = flops / rate
         print(f"{name}: {flops / 1e9:.3f} GFLOP per generator step; {args.steps} steps x "
               f"{args.repeats}: CPU {describe(t[1], floor)}, wall {t[0] * 1e3:.2f} ms")
