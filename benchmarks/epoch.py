@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-graphs", action="store_true", help="ganlib without CUDA graphs")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--bf16", action="store_true")
-    parser.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
+    parser.add_argument("--channels-last", choices=list(LAYOUTS), default="auto",
                         help="convolution weights channels-last (auto: fit's default, on a CPU)")
     args = parser.parse_args(argv)
     if args.loss not in losses.names():

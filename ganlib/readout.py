@@ -2,11 +2,13 @@
 numbers (glued into the Takeaways), so that no comparative claim is written by hand.
 
 * :func:`settled` says whether a run's metric stopped moving over its last evaluations,
-  :func:`run_settled` whether a 2-D run did (modes found, modes covered, sharpness); a
-  chapter reads a run as a property of the loss only when it has.
+  :func:`run_settled` whether a 2-D run did (modes found, modes covered, sharpness), and
+  :func:`settled_at` whether a longer run had by a given budget; a chapter reads a run as
+  a property of the loss only when it has.
 * :func:`verdict_2d` describes a 2-D result over seeds: full coverage, a collapse to some
   modes at convergence, or "too short to read".
-* :func:`verdict_image` describes an evaluator score against the book's image targets
+* :func:`meets_image_targets` checks an evaluator score (or a results row) against the
+  book's image targets; :func:`verdict_image` describes a score against them
   (all 10 classes, recall >= 0.1, FD <= 100), and calls a run that misses them a failed
   run at that budget rather than a property of the loss.
 """
@@ -14,7 +16,7 @@ numbers (glued into the Takeaways), so that no comparative claim is written by h
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 # a 2-D run "covers" the mixture when every mode is covered and this share of samples is
 # high quality (within 3 std of a mode)
@@ -39,6 +41,16 @@ def run_settled(curve: Sequence[dict], last: int = 3) -> bool:
     share of high-quality samples by at most 10 points."""
     return (settled(curve, "modes_radius", last) and settled(curve, "modes", last, tol=1)
             and settled(curve, "high_quality", last, tol=10.0))
+
+
+def settled_at(curve: Sequence[Mapping], budget: int, every: int, last: int = 3) -> bool:
+    """:func:`run_settled` as a run of ``budget`` steps scored every ``every`` steps sees it:
+    on the evaluations of ``curve`` (dicts or results rows with ``step``) at multiples of
+    ``every`` up to ``budget``. False for a curve that does not reach ``budget``."""
+    points = sorted((p for p in curve if int(p["step"]) <= budget
+                     and int(p["step"]) % every == 0), key=lambda p: int(p["step"]))
+    return (bool(points) and int(points[-1]["step"]) == budget
+            and run_settled(points[-last:], last))
 
 
 def full_coverage(m) -> bool:
@@ -90,7 +102,7 @@ def verdict_image(m) -> str:
     classes = round(10 * m.class_coverage)
     floor = f" (floor {m.floor.fd:.2f})" if m.floor is not None else ""
     numbers = f"FD {m.fd:.0f}{floor}, recall {m.recall:.2f}, {classes} of 10 classes"
-    if all(_meets(m, k, v) for k, v in IMAGE_TARGET.items()):
+    if meets_image_targets(m):
         return f"meets the book's image targets: {numbers}"
     short = [k for k, v in IMAGE_TARGET.items() if not _meets(m, k, v)]
     return (f"misses the book's image targets ({', '.join(_NAMES[k] for k in short)}): "
@@ -101,8 +113,15 @@ def verdict_image(m) -> str:
 _NAMES = {"fd": "FD <= 100", "recall": "recall >= 0.1", "class_coverage": "all 10 classes"}
 
 
+def meets_image_targets(m) -> bool:
+    """Whether a score meets every :data:`IMAGE_TARGET`: an
+    :class:`~ganlib.evaluator.ImageMetrics`, or a results row (a mapping, as
+    :func:`ganlib.sweep.read_rows` gives) with ``fd``, ``recall`` and ``class_coverage``."""
+    return all(_meets(m, k, v) for k, v in IMAGE_TARGET.items())
+
+
 def _meets(m, key: str, target: float) -> bool:
-    value = getattr(m, key)
+    value = float(m[key] if isinstance(m, Mapping) else getattr(m, key))
     return value <= target if key == "fd" else value >= target
 
 

@@ -155,8 +155,8 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
         compile: ``torch.compile`` both networks (not with penalties: no double backward).
         bf16: run forward passes and losses under bfloat16 autocast.
         channels_last: store convolution weights channels-last (default: on a CPU, where
-            oneDNN's convolutions run faster so: the small image pair's step 13% faster,
-            the autoencoder discriminator's 21%; a no-op for networks without convolutions).
+            oneDNN's convolutions run faster that way: the small image pair's step 13%
+            faster, the autoencoder discriminator's 21%; a no-op without convolutions).
         ema: a copy of ``G`` (``copy.deepcopy(G)``) that becomes an exponential moving
             average of G's weights, ``ema = d * ema + (1 - d) * G`` after every generator
             step t, with ``d = min(ema_decay, (1 + t) / (10 + t))`` (buffers are copied);
@@ -182,7 +182,9 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     use_graphs = device.type == "cuda" if graphs is None else graphs
     if seed is not None:
         torch.manual_seed(seed)
-    if device.type == "cpu" if channels_last is None else channels_last:
+    if channels_last is None:
+        channels_last = device.type == "cpu"
+    if channels_last:
         G.to(memory_format=torch.channels_last)
         D.to(memory_format=torch.channels_last)
     z_dim = G.z_dim

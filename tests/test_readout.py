@@ -31,6 +31,18 @@ def test_settled_needs_the_last_evaluations_to_agree():
                                     zip(curve(8, 8, 8), (70.0, 85.0, 92.0))])
 
 
+def test_settled_at_reads_a_longer_run_at_the_budget_and_spacing():
+    long = curve(2, 4, 8, 6, 8, 5, 8, 8, 1, 1)  # steps 500 ... 5,000
+    # every 1,000 steps up to 4,000: the last three are 6, 5, 8 (2,000 to 4,000)
+    assert not readout.settled_at(long, 4000, 1000)
+    assert readout.settled_at(long, 4000, 500, last=2)  # 3,500 and 4,000: 8, 8
+    assert not readout.settled_at(long, 5000, 500)  # 8, 1, 1
+    assert readout.settled_at([{**p, "step": str(p["step"]), "modes": str(p["modes"])}
+                               for p in long], 4000, 500, last=2)  # results rows: strings
+    assert not readout.settled_at(long, 6000, 500)  # the curve stops before the budget
+    assert not readout.settled_at(long[:0], 4000, 500)
+
+
 def test_verdict_2d_reads_coverage_collapse_and_unsettled_runs():
     assert readout.verdict_2d([mm(8, 93.4), mm(8, 88.0)]).startswith(
         "all 8 modes with at least 88% high-quality samples in every one of 2 seeds")
@@ -65,6 +77,12 @@ def test_verdict_image_checks_every_target():
     assert "FD <= 100, recall >= 0.1, all 10 classes" in text and "8 of 10" in text
     assert "does not by itself show a property of the loss" in text
     assert "(FD <= 100)" in readout.verdict_image(im(101.0, 0.2, 1.0))
+    assert readout.meets_image_targets(im(85.0, 0.31, 1.0))
+    assert not readout.meets_image_targets(im(85.0, 0.31, 0.9))
+    row = {"fd": "99.5", "recall": "0.1", "class_coverage": "1.0"}  # as read_rows gives
+    assert readout.meets_image_targets(row)
+    assert not readout.meets_image_targets({**row, "fd": "100.5"})
+    assert not readout.meets_image_targets({**row, "recall": "0.09"})
 
 
 def test_chapter_runs_use_the_data_fit_settings_and_score_along_the_way():
