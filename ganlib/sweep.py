@@ -20,7 +20,9 @@ Optional keys: ``settings`` ("paper" for the losses' paper values instead of tho
 the data, :mod:`ganlib.settings`), ``ema`` (score the moving average of G's weights with
 that decay, 0 for G itself; by default the settings' choice), ``eval_every`` (2-D: score
 every that many steps too: one row per evaluation, ``step`` says which, all written when
-the cell finishes) and ``pair`` (the image networks, "image" by default or "image-small").
+the cell finishes), ``pair`` (the image networks, "image" by default or "image-small") and
+``lr_decay`` (the fraction of the steps at the end over which the learning rates fall
+linearly towards zero, :func:`ganlib.train.fit`).
 They enter a cell's identity only when set, so rows written without them keep theirs.
 ``lr_x`` (instead of ``lr``) gives learning rates as multiples of each loss's paper value,
 so that one grid searches every loss on its own scale (WGAN's RMSprop 5e-5 and the
@@ -102,6 +104,10 @@ def _check(key: str, value):
         raise ValueError(f"ema must be a decay in [0, 1) (0: score G itself), got {value!r}")
     if key == "eval_every" and value is not None and not (_is_int(value) and value >= 1):
         raise ValueError(f"eval_every must be an integer >= 1, got {value!r}")
+    if key == "lr_decay" and value is not None and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1):
+        raise ValueError(f"lr_decay must be a fraction of the steps in (0, 1] (leave it out "
+                         f"for constant rates), got {value!r}")
     return value
 
 
@@ -223,6 +229,8 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
         batch_image=cell["batch"], n_eval_2d=n_eval, n_eval_image=n_eval, seeds=1,
         image_pair=pair)
     fit_kw = {} if cell.get("lr") is None else {"lr": cell["lr"]}  # lr 0 is a learning rate
+    if cell.get("lr_decay"):
+        fit_kw["lr_decay"] = cell["lr_decay"]
     row = {k: cell.get(k) for k in FIELDS}
     row["n_eval"] = n_eval
     rows = []

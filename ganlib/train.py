@@ -135,7 +135,8 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
         checkpoint_every: int | None = None, resume: str | Path | None = None,
         progress: bool | None = None, graphs: bool | None = None, compile: bool = False,
         bf16: bool = False, channels_last: bool | None = None, ema: nn.Module | None = None,
-        ema_decay: float = 0.999, callback: Callable[[int], None] | None = None) -> History:
+        ema_decay: float = 0.999, lr_decay: float = 0.0,
+        callback: Callable[[int], None] | None = None) -> History:
     """Train ``G`` and ``D`` with ``objective`` on ``data`` for ``steps`` generator steps.
 
     Args:
@@ -164,6 +165,11 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
             ``ExponentialMovingAverage`` with ``num_updates``) forgets the initial weights
             within a few dozen steps; at a constant 0.999 they would still weigh 0.999^3000
             = 5% after 3,000 steps, enough to blur modes of std 0.02. Not checkpointed.
+        lr_decay: the fraction of ``steps`` at the end over which both learning rates fall
+            linearly towards zero (the last step runs at ``1/n`` of the rate, ``n`` the
+            steps decayed); 0, the default, keeps them constant. The rate of a step depends
+            on the step alone, so a resumed run decays as an uninterrupted one. With a decay
+            the step runs eagerly (a CUDA graph would keep the rate it was recorded with).
         callback: called as ``callback(step)`` after every step (for example to score the
             generator along the way); it must leave the random state as it found it.
         (``compile`` and ``bf16`` are off by default: see ``benchmarks/README.md`` for what
@@ -176,10 +182,16 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
         raise ValueError(f"graphs=True needs a CUDA device; the networks are on {device}")
     if ema is not None and not 0.0 <= ema_decay < 1.0:
         raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+    if not 0.0 <= lr_decay <= 1.0:
+        raise ValueError(f"lr_decay is the fraction of the steps over which the learning "
+                         f"rates decay, in [0, 1]; got {lr_decay}")
     if compile and objective.penalty is not None:
         raise ValueError(f"{objective.name}: compile=True cannot train a loss with a penalty "
                          "(torch.compile does not support the double backward penalties need)")
-    use_graphs = device.type == "cuda" if graphs is None else graphs
+    if graphs and lr_decay:
+        raise ValueError("graphs=True records the learning rate into the graph: it cannot "
+                         "decay (use lr_decay=0, or graphs=None to train eagerly)")
+    use_graphs = device.type == "cuda" and not lr_decay if graphs is None else graphs
     if seed is not None:
         torch.manual_seed(seed)
     if channels_last is None:
@@ -195,6 +207,7 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     ema_count = torch.zeros((), device=device)  # a tensor, so a CUDA graph can advance it
     opt_d = objective.make_optimizer(d_params, lr if lr_d is None else lr_d, betas)
     opt_g = objective.make_optimizer(G.parameters(), lr if lr_g is None else lr_g, betas)
+    decay = _lr_schedule((opt_d, opt_g), steps, lr_decay)  # the rates before any resume
     # the same inputs for the snapshots of every run, drawn as the objective draws them
     fixed_z = seeded_latent(objective.latent, n_fixed, z_dim, 1234).to(device)
     fixed_y = (torch.arange(n_fixed, device=device) % G.n_classes) if conditional else None
@@ -259,6 +272,8 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     t0 = time.perf_counter() - history.seconds
     with validation(False):
         for step in range(start + 1, steps + 1):
+            if decay is not None:
+                decay(step)
             warm = use_graphs and step <= start + GRAPH_WARMUP
             if use_graphs and step == start + GRAPH_WARMUP + 1:
                 captured = _capture(one_step, objective)
@@ -304,6 +319,24 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     if bar is not None:
         bar.close()
     return history
+
+
+def _lr_schedule(optimizers, steps: int, fraction: float):
+    """A function that sets every optimiser's rate for generator step ``step`` (1-based):
+    the rate it was built with, times ``min(1, (steps - step + 1) / n)`` over the last ``n =
+    round(fraction * steps)`` steps; None when nothing decays."""
+    n = round(fraction * steps)
+    if n < 1:
+        return None
+    base = [[group["lr"] for group in opt.param_groups] for opt in optimizers]
+
+    def set_rates(step: int) -> None:
+        factor = min(1.0, (steps - step + 1) / n)
+        for opt, rates in zip(optimizers, base):
+            for group, lr in zip(opt.param_groups, rates):
+                group["lr"] = lr * factor
+
+    return set_rates
 
 
 @torch.no_grad()
