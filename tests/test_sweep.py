@@ -140,6 +140,20 @@ def test_eval_every_writes_one_row_per_evaluation_and_merges_them(tmp_path):
         assert float(last[metric]) == pytest.approx(float(plain[metric]))
 
 
+def test_lr_decay_is_a_separate_cell_that_trains_with_the_decay(tmp_path):
+    grid = {**TINY, "loss": "nonsaturating", "seed": 0, "steps": 6, "lr": 1e-2}
+    sweep.run(grid, tmp_path / "plain", device="cpu", log=lambda *_: None)
+    sweep.run({**grid, "lr_decay": 1.0}, tmp_path / "decayed", device="cpu",
+              log=lambda *_: None)
+    (plain,), (decayed,) = (sweep.read_rows(tmp_path / d) for d in ("plain", "decayed"))
+    assert "lr_decay" not in sweep.cell_key(plain)
+    assert sweep.cell_key(decayed) == sweep.cell_key(plain) + "|lr_decay=1.0"
+    assert float(decayed["w2"]) != float(plain["w2"])  # the decayed steps moved G less
+    for bad in (0, 1.5, "half", True):
+        with pytest.raises(ValueError, match="lr_decay must be"):
+            sweep.expand({**grid, "lr_decay": bad})
+
+
 def test_command_line_runs_shards_and_merges(tmp_path, capsys):
     grid = tmp_path / "grid.json"
     grid.write_text(json.dumps({**TINY, "loss": "hinge"}))

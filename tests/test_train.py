@@ -101,6 +101,61 @@ def test_an_unreadable_checkpoint_is_a_value_error_naming_the_file(tmp_path, con
     assert str(ck) in str(e.value) and "weights_only" not in str(e.value)
 
 
+def _rates_seen(**kw):
+    """The learning rates of (D, G) at every step of a 10-step run with ``kw``."""
+    objective, optimizers, seen = losses.get("nonsaturating"), [], []
+    build = objective.make_optimizer
+
+    def make(*args, **kwargs):
+        optimizers.append(build(*args, **kwargs))
+        return optimizers[-1]
+
+    objective.make_optimizer = make
+    G, D = models.pair("2d")
+    train.fit(G, D, objective, data.ring8(), steps=10, batch_size=16, lr=1e-3,
+              progress=False, callback=lambda step: seen.append(
+                  [g["lr"] for opt in optimizers for g in opt.param_groups]), **kw)
+    return np.array(seen)
+
+
+def test_lr_decay_lowers_both_rates_linearly_over_the_last_steps():
+    np.testing.assert_allclose(_rates_seen(), 1e-3)
+    decayed = _rates_seen(lr_decay=0.5)  # the last 5 of 10 steps: 5/5, 4/5, ..., 1/5
+    np.testing.assert_allclose(decayed[:, 0], decayed[:, 1])
+    np.testing.assert_allclose(decayed[:, 0], 1e-3 * np.array([1] * 6 + [0.8, 0.6, 0.4, 0.2]))
+    np.testing.assert_allclose(_rates_seen(lr_decay=1.0)[:, 0], 1e-4 * np.arange(10, 0, -1))
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupt_at(stop):
+    def callback(step):
+        if step == stop:
+            raise _Interrupt
+    return callback
+
+
+def test_lr_decay_changes_only_the_decayed_steps_and_resumes_exactly(tmp_path):
+    _, _, plain = run(steps=40)
+    _, _, decayed = run(steps=40, lr_decay=0.5)
+    # the loss of step t is taken before its update; steps 21 and 22 run at 20/20 and
+    # 19/20 of the rate, so the first 22 losses see the same weights as without a decay
+    assert np.array_equal(plain["d_loss"][:22], decayed["d_loss"][:22])
+    assert not np.array_equal(plain["d_loss"][22:], decayed["d_loss"][22:])
+    # stopped at step 30, mid-decay (its checkpoint holds the decayed rates), then resumed
+    ck = tmp_path / "ck.pt"
+    with pytest.raises(_Interrupt):
+        run(steps=40, lr_decay=0.5, checkpoint=ck, checkpoint_every=30,
+            callback=_interrupt_at(30))
+    _, _, resumed = run(steps=40, resume=ck, lr_decay=0.5)
+    assert np.array_equal(decayed["d_loss"], resumed["d_loss"])
+    assert np.array_equal(decayed["g_loss"], resumed["g_loss"])
+    with pytest.raises(ValueError, match="lr_decay"):
+        run(steps=4, lr_decay=1.5)
+
+
 def test_bad_arguments():
     G, D = models.pair("2d")
     with pytest.raises(ValueError, match="positive"):
