@@ -21,339 +21,42 @@ the training split (the reference) and the test split. Read precision with recal
 coverage: a collapsed generator whose few outputs land in the large k-NN ball of an
 outlying real image scores a high precision and a recall near zero (Naeem et al. 2020).
 
-The recipe (:data:`RECIPE`): two conv blocks (32 and 64 channels) and a 128-unit layer,
-422k parameters (1.7 MB in float32); 8 epochs of Adam, batch 128, one-cycle learning rate
-peaking at 2e-3, random horizontal flips, dropout 0.3 before the last layer; seed 0, with
-``torch.use_deterministic_algorithms``. About 10.5 CPU-minutes, so 5 to 10 minutes on two
-idle CPU cores; 92.5% test accuracy.
+The classifier, its recipe and its weights live in :mod:`ganlib.classifier`; the metrics,
+which take any features, in :mod:`ganlib.feature_metrics`. Both are re-exported here.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import hashlib
 import json
 import sys
-import time
 import warnings
-from dataclasses import dataclass, fields, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from ganlib import config, data
+from ganlib import data
+from ganlib.classifier import (  # noqa: F401 (the evaluator's interface too)
+    N_CLASSES,
+    RECIPE,
+    WEIGHTS,
+    Classifier,
+    accuracy,
+    card_path,
+    load,
+    sha256,
+    train,
+)
+from ganlib.feature_metrics import (  # noqa: F401 (the evaluator's interface too)
+    ImageMetrics,
+    class_scores,
+    frechet_distance,
+    gaussian_fit,
+    knn_radii,
+    precision_recall,
+)
 from ganlib.train import seeded_latent
-
-WEIGHTS = Path(__file__).with_name("evaluator_weights.pt")
-N_CLASSES = 10
-# The training recipe; the card next to the weights records it with the result.
-RECIPE = {
-    "seed": 0,
-    "epochs": 8,
-    "batch": 128,
-    "optimizer": "Adam",
-    "lr": 2e-3,
-    "schedule": "one-cycle cosine (30% warm-up), per step",
-    "augment": "random horizontal flip",
-    "dropout": 0.3,
-    "data": "Fashion-MNIST train (60,000); accuracy on test (10,000)",
-}
-
-
-class Classifier(nn.Module):
-    """conv 32 3x3-BN-ReLU-maxpool, conv 64 3x3-BN-ReLU-maxpool, FC 128-ReLU, FC 10.
-
-    ``features`` maps images in [-1, 1] to the 128 penultimate activations the metrics
-    use; ``head`` maps those to class logits.
-    """
-
-    def __init__(self, dropout: float = RECIPE["dropout"]):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
-        )
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(128, N_CLASSES))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-
-# ----------------------------------------------------------------------------- training
-
-
-def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def card_path(weights: str | Path) -> Path:
-    """The JSON card that sits next to a weights file."""
-    return Path(weights).with_suffix(".json")
-
-
-@torch.inference_mode()
-def accuracy(model: Classifier, images: data.Images, batch: int = 1_000) -> float:
-    """Top-1 accuracy in percent of ``model`` (put in eval mode) on ``images``."""
-    model.eval()
-    device = next(model.parameters()).device
-    correct = 0
-    for i in range(0, len(images), batch):
-        x = data.to_signed_unit(images.images[i:i + batch].to(device))
-        correct += int((model(x).argmax(1) == images.labels[i:i + batch].to(device)).sum())
-    return 100.0 * correct / len(images)
-
-
-def train(out: str | Path = WEIGHTS, epochs: int = RECIPE["epochs"], seed: int = RECIPE["seed"],
-          device=None, root=None, progress: bool = True) -> dict:
-    """Train the evaluator from scratch with :data:`RECIPE`; write the weights to ``out`` and
-    the card (recipe, test accuracy, sha256, versions, wall time) next to it; return the card.
-
-    Seeded and deterministic on one machine (``torch.use_deterministic_algorithms``); on
-    another machine or thread count the float sums differ slightly, so the accuracy, not
-    the hash, is what a retrain reproduces.
-    """
-    device = torch.device(device or "cpu")
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        gen = config.seed_everything(seed)
-        train_set = data.fashion_mnist("train", root=root, device=device)
-        test_set = data.fashion_mnist("test", root=root, device=device)
-        model = Classifier().to(device)
-        steps_per_epoch = len(train_set) // RECIPE["batch"]  # the last partial batch is dropped
-        opt = torch.optim.Adam(model.parameters(), lr=RECIPE["lr"])
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=RECIPE["lr"], total_steps=epochs * steps_per_epoch, pct_start=0.3)
-        log = []
-        for epoch in range(epochs):
-            model.train()
-            order = torch.randperm(len(train_set), generator=gen).to(device)
-            flips = torch.rand(len(train_set), generator=gen).to(device) < 0.5
-            for s in range(steps_per_epoch):
-                idx = order[s * RECIPE["batch"]:(s + 1) * RECIPE["batch"]]
-                x = data.to_signed_unit(train_set.images[idx])
-                x = torch.where(flips[idx, None, None, None], x.flip(3), x)
-                loss = F.cross_entropy(model(x), train_set.labels[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-            acc = accuracy(model, test_set)
-            log.append(round(acc, 2))
-            if progress:
-                print(f"epoch {epoch + 1}/{epochs}: loss {loss.detach().item():.3f}, test accuracy "
-                      f"{acc:.2f}% ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, out)
-    card = {
-        "file": out.name,
-        "sha256": sha256(out),
-        "bytes": out.stat().st_size,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "test_accuracy": round(log[-1], 2),
-        "accuracy_per_epoch": log,
-        "recipe": {**RECIPE, "seed": seed, "epochs": epochs},
-        "architecture": Classifier.__doc__.splitlines()[0],
-        "train_seconds": round(time.perf_counter() - t0, 1),
-        "train_cpu_seconds": round(time.process_time() - cpu0, 1),
-        "device": str(device),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    card_path(out).write_text(json.dumps(card, indent=1) + "\n")
-    return card
-
-
-@functools.lru_cache(maxsize=4)
-def load(device: str = "cpu", path: str = str(WEIGHTS)) -> Classifier:
-    """The trained classifier on ``device``, ready for inference (eval mode, BatchNorm folded
-    into the convolutions), its weights' sha256 checked against their card first."""
-    path = Path(path)
-    card = card_path(path)
-    remedy = "run `make evaluator` (or `python -m ganlib.evaluator train`) to retrain it"
-    if not path.exists() or not card.exists():
-        raise FileNotFoundError(f"evaluator weights {path} or their card {card.name} are "
-                                f"missing; {remedy}")
-    expected = json.loads(card.read_text())["sha256"]
-    if sha256(path) != expected:
-        raise ValueError(f"{path} does not match the sha256 recorded in {card.name} "
-                         f"({expected[:12]}...): the file is corrupt or stale; {remedy}")
-    model = Classifier()
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return _for_inference(model.eval()).to(device).requires_grad_(False)
-
-
-def _for_inference(model: Classifier) -> Classifier:
-    """The same function, about three times faster on a CPU: each BatchNorm folded into its
-    convolution, max-pooling before ReLU (they commute, and ReLU then sees a quarter of the
-    values), channels-last memory for oneDNN."""
-    f = model.features  # conv, BN, ReLU, pool, conv, BN, ReLU, pool, flatten, linear, ReLU
-    model.features = nn.Sequential(
-        fuse_conv_bn_eval(f[0], f[1]), f[3], f[2], fuse_conv_bn_eval(f[4], f[5]), f[7], f[6],
-        *f[8:])
-    return model.to(memory_format=torch.channels_last)
-
-
-# ----------------------------------------------------------------------------- metrics
-
-
-@contextlib.contextmanager
-def _single_thread(device: torch.device):
-    """One CPU thread for small dense algebra: a 128 x 128 eigendecomposition gains nothing
-    from threads, and on a busy machine their spin-waits cost it 50 times over."""
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def frechet_distance(mu1, cov1, mu2, cov2) -> float:
-    r"""Frechet (2-Wasserstein) distance between N(mu1, cov1) and N(mu2, cov2):
-
-    .. math:: \|\mu_1 - \mu_2\|^2 + \operatorname{tr}\big(\Sigma_1 + \Sigma_2
-              - 2 (\Sigma_1^{1/2} \Sigma_2 \Sigma_1^{1/2})^{1/2}\big)
-
-    The trace of the square root of :math:`\Sigma_1\Sigma_2` equals that of the symmetric
-    positive semi-definite :math:`\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2}` (similar matrices),
-    so two symmetric eigendecompositions replace ``scipy.linalg.sqrtm``'s Schur form; it
-    runs in float64 on the inputs' device (CPU for MPS, which has no float64).
-    """
-    device = torch.as_tensor(mu1).device
-    device = torch.device("cpu") if device.type == "mps" else device
-    mu1, cov1, mu2, cov2 = (torch.as_tensor(a, device=device).double()
-                            for a in (mu1, cov1, mu2, cov2))
-    with _single_thread(device):
-        w, v = torch.linalg.eigh(cov1)
-        root1 = (v * w.clamp_min(0).sqrt()) @ v.T
-        m = root1 @ cov2 @ root1
-        trace_sqrt = torch.linalg.eigvalsh((m + m.T) / 2).clamp_min(0).sqrt().sum()
-    diff = mu1 - mu2
-    return float(diff @ diff + cov1.trace() + cov2.trace() - 2 * trace_sqrt)
-
-
-def gaussian_fit(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and (unbiased) covariance of the rows of ``features``, in float64."""
-    f = features.double() if features.device.type != "mps" else features.cpu().double()
-    return f.mean(0), torch.cov(f.T)
-
-
-def _squared_distances(a: torch.Tensor, b: torch.Tensor, b_sq: torch.Tensor) -> torch.Tensor:
-    """|a_i - b_j|^2 as |a_i|^2 + |b_j|^2 - 2 a_i.b_j: one matrix product, no square roots."""
-    d2 = torch.addmm(b_sq[None], a, b.T, alpha=-2)
-    return d2.add_(a.square().sum(1, keepdim=True)).clamp_min_(0)
-
-
-def knn_radii(features: torch.Tensor, k: int = 3, chunk: int = 1_024) -> torch.Tensor:
-    """Distance from each row to its k-th nearest other row (the k-NN ball's radius)."""
-    sq = features.square().sum(1)
-    radii = [_squared_distances(features[i:i + chunk], features, sq)
-             .topk(k + 1, dim=1, largest=False).values[:, k]  # column 0 is the row itself
-             for i in range(0, len(features), chunk)]
-    return torch.cat(radii).sqrt()
-
-
-def _inside_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
-                     chunk: int = 1_024) -> torch.Tensor:
-    """Fraction of ``points`` within ``radii[j]`` of some ``centres[j]``."""
-    sq, r2 = centres.square().sum(1), radii.square()
-    inside = [(_squared_distances(points[i:i + chunk], centres, sq) <= r2).any(1)
-              for i in range(0, len(points), chunk)]
-    return torch.cat(inside).float().mean()
-
-
-def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3,
-                     real_radii: torch.Tensor | None = None) -> tuple[float, float]:
-    """Improved precision and recall (Kynkaanniemi et al. 2019) of ``fake`` against ``real``.
-
-    Precision is the fraction of fake features inside the union of the real k-NN balls
-    (quality); recall the fraction of real features inside the union of the fake ones
-    (coverage). ``real_radii`` may be passed when the real set is reused.
-    """
-    real_radii = knn_radii(real, k) if real_radii is None else real_radii
-    precision = _inside_any_ball(fake, real, real_radii)
-    recall = _inside_any_ball(real, fake, knn_radii(fake, k))
-    return float(precision), float(recall)
-
-
-def class_scores(pred: torch.Tensor, confidence: torch.Tensor) -> dict:
-    """Class coverage, KL(predicted-class histogram || uniform) in nats, mean confidence.
-
-    ``pred`` holds the predicted class of each image and ``confidence`` its top softmax
-    probability. A class is *covered* when it receives at least 20% of its uniform share
-    of the predictions (``n / 10``), the rule the 2-D metrics use for modes (PacGAN's);
-    ``class_coverage`` is the fraction of the 10 classes covered.
-    """
-    counts = torch.bincount(pred, minlength=N_CLASSES).double()
-    p = counts / counts.sum()
-    nz = p > 0
-    return {"class_coverage": float((counts >= 0.2 * len(pred) / N_CLASSES).double().mean()),
-            "class_kl": float((p[nz] * (p[nz] * N_CLASSES).log()).sum()),
-            "confidence": float(confidence.double().mean())}
-
-
-@dataclass
-class ImageMetrics:
-    """Scores of one set of images; ``floor`` holds the real-vs-real values of the same.
-
-    ``fd``: Frechet distance in the classifier's features (lower is better);
-    ``precision``/``recall`` in [0, 1]; ``class_coverage``: fraction of the 10 classes
-    covered; ``class_kl``: KL(predicted classes || uniform) in nats; ``confidence``: mean
-    top softmax probability; ``inception_fid``: torchmetrics' FID where it could run (else
-    ``None``, and ``note`` says why); ``n``: number of images scored.
-    """
-
-    fd: float
-    precision: float
-    recall: float
-    class_coverage: float
-    class_kl: float
-    confidence: float
-    n: int
-    inception_fid: float | None = None
-    floor: ImageMetrics | None = None
-    note: str = ""
-
-    def as_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "floor"}
-        if self.floor is not None:
-            d["floor"] = self.floor.as_dict()
-        return d
-
-    def table(self) -> str:
-        """A Markdown table: one row per metric, the score next to its real-vs-real floor."""
-        rows = [("FD (classifier features)", "fd", ".2f"), ("precision", "precision", ".3f"),
-                ("recall", "recall", ".3f"), ("class coverage", "class_coverage", ".2f"),
-                ("KL(classes \\|\\| uniform)", "class_kl", ".4f"),
-                ("confidence", "confidence", ".3f"), ("Inception FID", "inception_fid", ".2f")]
-
-        def fmt(m, key, spec):
-            v = None if m is None else getattr(m, key)
-            return "n/a" if v is None else format(v, spec)
-
-        lines = [f"| metric (n = {self.n:,}) | score | real-vs-real floor |", "|---|---|---|"]
-        lines += [f"| {label} | {fmt(self, key, spec)} | {fmt(self.floor, key, spec)} |"
-                  for label, key, spec in rows
-                  if key != "inception_fid" or self.inception_fid is not None]
-        if self.note:
-            lines.append(f"\n{self.note}")
-        return "\n".join(lines)
-
-    def _repr_markdown_(self) -> str:
-        return self.table()
 
 
 @dataclass
