@@ -219,15 +219,24 @@ def test_merge_into_a_missing_folder_is_one_line(tmp_path, capsys):
 
 def interrupt(argv: list, ready) -> str:
     """Start ``python -m ganlib *argv``, press Ctrl-C once ``ready()``; its one-line message."""
+    # Ctrl-C's default action in the child even where this test was started with SIGINT
+    # ignored (a background job of a shell without job control): Python then installs no
+    # KeyboardInterrupt handler, and the child would train on
     p = subprocess.Popen([sys.executable, "-m", "ganlib", *map(str, argv)], cwd=ROOT,
                          env={**os.environ, **ENV}, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while not ready() and p.poll() is None:
-        assert time.monotonic() < deadline, "not ready within 300 s"
-        time.sleep(0.2)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=120)
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 300
+        while not ready() and p.poll() is None:
+            assert time.monotonic() < deadline, "not ready within 300 s"
+            time.sleep(0.2)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:  # a failed test leaves no training behind
+            p.kill()
+            p.communicate()
     return one_line(p.returncode, err, 130)
 
 
