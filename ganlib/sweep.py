@@ -74,6 +74,10 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _check(key: str, value):
     """``value`` of grid key ``key``, normalised (lr as a float), or a ValueError."""
     from ganlib import losses
@@ -91,21 +95,18 @@ def _check(key: str, value):
     if key == "lr":
         if value is None:
             return None
-        if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and math.isfinite(value) and value >= 0):
+        if not (_is_number(value) and math.isfinite(value) and value >= 0):
             raise ValueError(f"lr must be a number >= 0 (or null for each loss's default), "
                              f"got {value!r}")
         return float(value)
     if key == "settings" and value not in (None, "paper"):
         raise ValueError(f"settings {value!r}: use 'paper' for the papers' values, or leave it "
                          "out for the settings that fit the data")
-    if key == "ema" and value is not None and not (
-            isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1):
+    if key == "ema" and value is not None and not (_is_number(value) and 0 <= value < 1):
         raise ValueError(f"ema must be a decay in [0, 1) (0: score G itself), got {value!r}")
     if key == "eval_every" and value is not None and not (_is_int(value) and value >= 1):
         raise ValueError(f"eval_every must be an integer >= 1, got {value!r}")
-    if key == "lr_decay" and value is not None and not (
-            isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1):
+    if key == "lr_decay" and value is not None and not (_is_number(value) and 0 < value <= 1):
         raise ValueError(f"lr_decay must be a fraction of the steps in (0, 1] (leave it out "
                          f"for constant rates), got {value!r}")
     return value
