@@ -2,7 +2,7 @@
 
     python -m benchmarks.step [--losses nonsaturating,wgan-gp] [--kind 2d|image|image-small]
                               [--steps 2000] [--repeats 3] [--seeds 5]
-                              [--channels-last auto|on|off]
+                              [--channels-last auto|on|off] [--pytorch-layers]
 
 For each loss: ``train.fit`` for ``--steps`` generator steps (each with the loss's
 ``n_critic`` discriminator steps) on ring8 (batch 256) or Fashion-MNIST (batch 64), on the
@@ -10,9 +10,10 @@ networks the loss trains with, ``--repeats`` times from fresh networks; the medi
 per generator step is printed beside the floor (the step's matrix-product FLOPs over the
 rate this process measures for the pair's largest product, just before and after).
 ``--seeds K`` (2-D only) also times K seeds trained together by ``ensemble.fit_many``
-against K ``fit`` runs one after another. Times are process CPU time (one torch thread
-unless ``--threads``): on a shared machine, pin the process to one core
-(``taskset -c 1``) and read the load printed with the numbers.
+against K ``fit`` runs one after another. ``--pytorch-layers`` also times the networks with
+PyTorch's layers in place of ``ganlib.convs``' (the same weights), interleaved. Times are
+process CPU time (one torch thread unless ``--threads``): on a shared machine, pin the
+process to one core (``taskset -c 1``) and read the load printed with the numbers.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import torch
 
 from benchmarks.epoch import LAYOUTS, machine
 from benchmarks.floor import describe, largest_product, matmul_rate, step_flops
-from ganlib import data, ensemble, losses, train
+from ganlib import convs, data, ensemble, losses, train
 
 
 def load() -> str:
@@ -39,11 +40,14 @@ def _source(kind: str, device: torch.device):
 
 
 def _fit(name: str, kind: str, source, steps: int, batch: int, seed: int = 0,
-         channels_last: bool | None = None) -> None:
+         channels_last: bool | None = None, pytorch_layers: bool = False) -> None:
     torch.manual_seed(seed)
     G, D = (m.to(source.device) for m in losses.make_models(name, kind))
-    train.fit(G, D, losses.get(name), source, steps=steps, batch_size=batch, seed=seed,
-              progress=False, channels_last=channels_last)
+    if pytorch_layers:
+        G, D = convs.with_pytorch_layers(G), convs.with_pytorch_layers(D)
+    objective = losses.get(name)
+    train.fit(G, D, objective, source, steps=steps, batch_size=batch, seed=seed,
+              progress=False, channels_last=channels_last, conditional=objective.conditional)
 
 
 def _timed(fn) -> np.ndarray:
@@ -53,12 +57,25 @@ def _timed(fn) -> np.ndarray:
 
 
 def time_fit(name: str, kind: str, source, steps: int, batch: int, repeats: int,
-             channels_last: bool | None = None) -> np.ndarray:
+             channels_last: bool | None = None, pytorch_layers: bool = False) -> np.ndarray:
     """Median (wall, CPU) seconds per generator step over ``repeats`` runs."""
-    fit = functools.partial(_fit, name, kind, source, batch=batch, channels_last=channels_last)
+    fit = functools.partial(_fit, name, kind, source, batch=batch, channels_last=channels_last,
+                            pytorch_layers=pytorch_layers)
     fit(5)  # warm-up, untimed
     times = [_timed(lambda: fit(steps)) for _ in range(repeats)]
     return np.median(times, axis=0) / steps
+
+
+def time_layers(name: str, kind: str, source, steps: int, batch: int, repeats: int,
+                channels_last: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Median (wall, CPU) seconds per generator step with ``ganlib.convs``' layers and with
+    the PyTorch layers they stand for, the runs interleaved so that both see the same load."""
+    runs = {False: [], True: []}
+    for _ in range(repeats):
+        for pytorch in runs:
+            runs[pytorch].append(time_fit(name, kind, source, steps, batch, 1, channels_last,
+                                          pytorch))
+    return np.median(runs[False], axis=0), np.median(runs[True], axis=0)
 
 
 def time_ensemble(name: str, source, steps: int, batch: int, k: int,
@@ -92,6 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--channels-last", choices=list(LAYOUTS), default="auto",
                         help="convolution weights channels-last (auto: fit's default, on a CPU)")
+    parser.add_argument("--pytorch-layers", action="store_true",
+                        help="also time the networks with PyTorch's layers in place of "
+                             "ganlib.convs' (interleaved runs)")
     args = parser.parse_args(argv)
     names = args.losses.split(",")
     if unknown := [n for n in names if n not in losses.names()]:
@@ -117,6 +137,12 @@ def main(argv: list[str] | None = None) -> None:
         floor = flops / rate
         print(f"{name}: {flops / 1e9:.3f} GFLOP per generator step; {args.steps} steps x "
               f"{args.repeats}: CPU {describe(t[1], floor)}, wall {t[0] * 1e3:.2f} ms")
+        if args.pytorch_layers:
+            ours, theirs = time_layers(name, args.kind, source, args.steps, batch,
+                                       args.repeats, LAYOUTS[args.channels_last])
+            print(f"  interleaved, {args.repeats} x {args.steps} steps each: ganlib.convs' "
+                  f"layers CPU {describe(ours[1], floor)}; PyTorch's layers CPU "
+                  f"{describe(theirs[1], floor)}; {theirs[1] / ours[1]:.2f}x")
         if args.seeds:
             together, apart = time_ensemble(name, source, args.steps, batch, args.seeds,
                                             args.repeats)

@@ -11,19 +11,29 @@ Both pairs accept class labels (``n_classes > 0``) for conditional GANs.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganlib.convs import Flatten, FoldConvTranspose2d, LabelConv2d
 
-def _one_hot(y: torch.Tensor | None, n_classes: int, batch: int) -> torch.Tensor | None:
+
+def _labels(y: torch.Tensor | None, n_classes: int, batch: int) -> torch.Tensor | None:
+    """``y``, checked: None for an unconditional network, else one class index per sample."""
     if n_classes == 0:
         return None
     if y is None:
         raise ValueError(f"this network is conditional ({n_classes} classes): pass labels y")
     if y.shape != (batch,):
         raise ValueError(f"labels must have shape ({batch},), got {tuple(y.shape)}")
-    return F.one_hot(y, n_classes).float()
+    return y
+
+
+def _one_hot(y: torch.Tensor | None, n_classes: int, batch: int) -> torch.Tensor | None:
+    y = _labels(y, n_classes, batch)
+    return None if y is None else F.one_hot(y, n_classes).float()
 
 
 class MLPGenerator(nn.Module):
@@ -71,7 +81,7 @@ class ConvGenerator(nn.Module):
         )
         self.deconv = nn.Sequential(
             nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
-            nn.ConvTranspose2d(64, channels, 4, 2, 1), nn.Tanh(),
+            FoldConvTranspose2d(64, channels, 4, 2, 1), nn.Tanh(),
         )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -95,17 +105,18 @@ class ConvDiscriminator(nn.Module):
         norm2d = nn.BatchNorm2d(128) if batchnorm else nn.Identity()
         norm1d = nn.BatchNorm1d(1024) if batchnorm else nn.Identity()
         self.features = nn.Sequential(
-            nn.Conv2d(channels + n_classes, 64, 4, 2, 1), nn.LeakyReLU(0.2),
+            LabelConv2d(channels + n_classes, 64, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(64, 128, 4, 2, 1), norm2d, nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(128 * 7 * 7, 1024), norm1d, nn.LeakyReLU(0.2),
+            Flatten(), nn.Linear(128 * 7 * 7, 1024), norm1d, nn.LeakyReLU(0.2),
         )
         self.head = nn.Linear(1024, out_dim)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        c = _one_hot(y, self.n_classes, len(x))
-        if c is not None:
-            x = torch.cat([x, c[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)
-        out = self.head(self.features(x))
+        # the first convolution takes the labels as one-hot constant channels (LabelConv2d)
+        h = self.features[0](x, _labels(y, self.n_classes, len(x)))
+        for layer in itertools.islice(self.features, 1, None):
+            h = layer(h)
+        out = self.head(h)
         return out.squeeze(1) if self.out_dim == 1 else out
 
 
@@ -121,7 +132,7 @@ class SmallConvGenerator(nn.Module):
                                 nn.BatchNorm1d(width * 7 * 7), nn.ReLU())
         self.deconv = nn.Sequential(
             nn.ConvTranspose2d(width, width // 2, 4, 2, 1), nn.BatchNorm2d(width // 2),
-            nn.ReLU(), nn.ConvTranspose2d(width // 2, channels, 4, 2, 1), nn.Tanh())
+            nn.ReLU(), FoldConvTranspose2d(width // 2, channels, 4, 2, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         c = _one_hot(y, self.n_classes, len(z))
@@ -138,10 +149,10 @@ class SmallConvDiscriminator(nn.Module):
         super().__init__()
         self.n_classes, self.out_dim = n_classes, out_dim
         self.features = nn.Sequential(
-            nn.Conv2d(channels + n_classes, width // 2, 4, 2, 1), nn.LeakyReLU(0.2),
+            LabelConv2d(channels + n_classes, width // 2, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(width // 2, width, 4, 2, 1),
             nn.BatchNorm2d(width) if batchnorm else nn.Identity(), nn.LeakyReLU(0.2),
-            nn.Flatten())
+            Flatten())
         self.head = nn.Linear(width * 7 * 7, out_dim)
 
     forward = ConvDiscriminator.forward
@@ -155,8 +166,9 @@ def has_batchnorm(module: nn.Module) -> bool:
 # Layers whose output row i depends on input row i alone and whose forward pass changes no
 # state; exact types, so a parametrized (spectral-norm) Linear, whose power iteration runs
 # once per forward pass, is not one of them.
-_PER_SAMPLE = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.LeakyReLU, nn.ReLU, nn.Tanh,
-               nn.Sigmoid, nn.Identity, nn.Flatten, nn.Unflatten, nn.Sequential)
+_PER_SAMPLE = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, LabelConv2d, FoldConvTranspose2d,
+               nn.LeakyReLU, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.Flatten, Flatten,
+               nn.Unflatten, nn.Sequential)
 
 
 def per_sample(module: nn.Module) -> bool:

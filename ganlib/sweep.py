@@ -38,17 +38,23 @@ training it again.
 
 from __future__ import annotations
 
-import itertools
-import json
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ganlib import config, data, experiments, settings, stats, train
+from ganlib import config, data, experiments, stats, train
 from ganlib import workers as ganlib_workers
+from ganlib.grids import (  # noqa: F401 (the sweep's interface too)
+    DATASETS,
+    DEFAULTS,
+    PER_LOSS,
+    check_data,
+    expand,
+    load_grid,
+    parse_shard,
+)
 from ganlib.shards import (  # noqa: F401 (merge, read_rows: the sweep's interface too)
     FIELDS,
     KEYS,
@@ -64,158 +70,6 @@ from ganlib.shards import (  # noqa: F401 (merge, read_rows: the sweep's interfa
     read_rows,
     scan,
 )
-
-DATASETS = ("ring8", "grid25", "fashion-mnist")
-DEFAULTS = {"steps": 2_000, "batch": 256, "lr": None, "n_eval": 10_000}
-PER_LOSS = ("lr_x", "d_updates")  # grid keys resolved per loss into lr and steps
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _check(key: str, value):
-    """``value`` of grid key ``key``, normalised (lr as a float), or a ValueError."""
-    from ganlib import losses
-
-    if key == "loss" and value not in losses.names():
-        raise ValueError(f"unknown loss {value!r}; known losses: {', '.join(losses.names())}")
-    if key == "data" and value not in DATASETS:
-        raise ValueError(f"unknown data {value!r}: use one of {DATASETS}")
-    if key == "seed" and not (_is_int(value) and 0 <= value <= config.SEED_MAX):
-        raise ValueError(f"seed must be an integer in 0..{config.SEED_MAX}, got {value!r}")
-    if key in ("steps", "batch", "n_eval") and not (_is_int(value) and value >= 1):
-        raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
-    if key == "pair" and value not in ("image", "image-small"):
-        raise ValueError(f"unknown pair {value!r}: use 'image' or 'image-small'")
-    if key == "lr":
-        if value is None:
-            return None
-        if not (_is_number(value) and math.isfinite(value) and value >= 0):
-            raise ValueError(f"lr must be a number >= 0 (or null for each loss's default), "
-                             f"got {value!r}")
-        return float(value)
-    if key == "settings" and value not in (None, "paper"):
-        raise ValueError(f"settings {value!r}: use 'paper' for the papers' values, or leave it "
-                         "out for the settings that fit the data")
-    if key == "ema" and value is not None and not (_is_number(value) and 0 <= value < 1):
-        raise ValueError(f"ema must be a decay in [0, 1) (0: score G itself), got {value!r}")
-    if key == "eval_every" and value is not None and not (_is_int(value) and value >= 1):
-        raise ValueError(f"eval_every must be an integer >= 1, got {value!r}")
-    if key == "lr_decay" and value is not None and not (_is_number(value) and 0 < value <= 1):
-        raise ValueError(f"lr_decay must be a fraction of the steps in (0, 1] (leave it out "
-                         f"for constant rates), got {value!r}")
-    return value
-
-
-def expand(grid: dict) -> list[dict]:
-    """All cells of ``grid`` (list values crossed, in key order), with defaults filled in.
-
-    Every value is checked (a ValueError names the first bad one) and repeated values of a
-    key count once, so no cell appears twice.
-    """
-    if not isinstance(grid, dict):
-        raise ValueError(f"a grid is a JSON object such as {{\"loss\": [\"hinge\"], \"data\": "
-                         f"\"ring8\", \"seed\": [0, 1]}}, got a {type(grid).__name__}")
-    unknown = set(grid) - set(KEYS) - set(OPTIONS) - set(PER_LOSS)
-    if unknown:
-        raise ValueError(f"unknown grid keys {sorted(unknown)}: use "
-                         f"{KEYS + OPTIONS + PER_LOSS}")
-    lrs, steps = _lr_rule(grid), _steps_rule(grid)
-    if lrs is not None or steps is not None:  # values per loss and data set: cell by cell
-        rest = {k: v for k, v in grid.items() if k not in ("lr_x", "d_updates")
-                and not (k == "lr" and lrs is not None)}
-        cells = []
-        for loss in _values(rest, "loss"):
-            for name in _values(rest, "data"):
-                _check("loss", loss)
-                _check("data", name)
-                per_loss = {"loss": loss, "data": name}
-                if lrs is not None:
-                    per_loss["lr"] = lrs(loss, name)
-                if steps is not None:
-                    per_loss["steps"] = steps(loss, name)
-                cells += expand({**rest, **per_loss})
-        return cells
-    for key in ("loss", "data", "seed"):
-        if key not in grid:
-            raise ValueError(f"the grid needs {key!r}")
-    grid = {**DEFAULTS, **grid}
-    axes = {}
-    for key in KEYS + tuple(k for k in OPTIONS if k in grid):
-        values = grid[key] if isinstance(grid[key], list) else [grid[key]]
-        if not values:
-            raise ValueError(f"grid key {key!r} has an empty list")
-        axes[key] = list(dict.fromkeys(_check(key, v) for v in values))  # drops repeats
-    return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
-
-
-def _lr_rule(grid: dict):
-    """``lrs(loss, data) -> [learning rates]`` for a grid whose learning rates depend on the
-    loss (``lr_x``, ``"lr": "settings"``), None for one that gives them outright."""
-    from ganlib import losses
-
-    if grid.get("lr") == "settings":
-        return lambda loss, name: [settings.objective(loss, name, pair=grid.get("pair")).lr]
-    if "lr_x" not in grid:
-        return None
-    if "lr" in grid:
-        raise ValueError("give the grid either lr or lr_x (multiples of each loss's paper "
-                         "learning rate), not both")
-    factors = grid["lr_x"] if isinstance(grid["lr_x"], list) else [grid["lr_x"]]
-    if not factors or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
-                              and math.isfinite(f) and f > 0 for f in factors):
-        raise ValueError(f"lr_x must be positive numbers, got {grid['lr_x']!r}")
-    return lambda loss, name: [round(losses.get(loss).lr * f, 12) for f in factors]
-
-
-def _steps_rule(grid: dict):
-    """``steps(loss, data)`` for a grid that gives ``d_updates`` (discriminator updates,
-    the same for every loss: ``d_updates // n_critic`` generator steps), else None."""
-    if "d_updates" not in grid:
-        return None
-    if "steps" in grid:
-        raise ValueError("give the grid either steps or d_updates (discriminator updates, "
-                         "the same for every loss), not both")
-    d = grid["d_updates"]
-    if not (_is_int(d) and d >= 1):
-        raise ValueError(f"d_updates must be an integer >= 1, got {d!r}")
-
-    def steps(loss, name):
-        return config.generator_steps(
-            d, settings.objective(loss, name, pair=grid.get("pair")).n_critic)
-
-    return steps
-
-
-def _values(grid: dict, key: str) -> list:
-    """A grid key's values as a list without repeats (a key is required)."""
-    if key not in grid:
-        raise ValueError(f"the grid needs {key!r}")
-    value = grid[key]
-    return list(dict.fromkeys(value if isinstance(value, list) else [value]))
-
-
-def check_data(cells: list[dict]) -> None:
-    """Load the datasets that ``cells`` train on, so a missing or corrupt file is found
-    before the first cell runs (the generated mixtures need nothing)."""
-    if any(c["data"] == "fashion-mnist" for c in cells):
-        data.fashion_mnist("train")
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"i/n"`` -> (i, n), checking 0 <= i < n."""
-    try:
-        i, n = (int(t) for t in text.split("/"))
-    except ValueError:
-        raise ValueError(f"shard must look like i/n (e.g. 0/4), got {text!r}") from None
-    if not 0 <= i < n:
-        raise ValueError(f"shard {text}: need 0 <= i < n")
-    return i, n
 
 
 def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[dict]:
@@ -352,22 +206,3 @@ def rank_with_ties(summary: dict, higher_is_better: bool, alpha: float = 0.05) -
     """Rank = 1 + the number of groups better by an exact permutation test at ``alpha``
     (:func:`ganlib.stats.rank`); groups it cannot separate share ranks."""
     return stats.rank({k: v["values"] for k, v in summary.items()}, higher_is_better, alpha)
-
-
-def load_grid(path: str | Path) -> dict:
-    """The grid in the JSON file ``path``; a ValueError says what is wrong with the file."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory; give the grid's JSON file")
-    if not path.is_file():
-        raise ValueError(f"{path}: no such grid file")
-    try:
-        grid = json.loads(path.read_bytes())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON: {e.msg} at line {e.lineno}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not valid JSON: it is not text") from None
-    if not isinstance(grid, dict):
-        raise ValueError(f"{path} holds a JSON {type(grid).__name__}, not an object; a grid "
-                         'looks like {"loss": ["hinge"], "data": "ring8", "seed": [0, 1]}')
-    return grid

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ganlib import models
+from ganlib.convs import Flatten, FoldConvTranspose2d
 
 
 class MLPAutoencoder(nn.Module):
@@ -49,11 +50,11 @@ class ConvAutoencoder(nn.Module):
         self.encoder = nn.Sequential(
             nn.Conv2d(channels, w // 2, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(w // 2, w, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(w * 7 * 7, code_dim))
+            Flatten(), nn.Linear(w * 7 * 7, code_dim))
         self.decoder = nn.Sequential(
             nn.Linear(code_dim, w * 7 * 7), nn.ReLU(), nn.Unflatten(1, (w, 7, 7)),
             nn.ConvTranspose2d(w, w // 2, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(w // 2, channels, 4, 2, 1), nn.Tanh())
+            FoldConvTranspose2d(w // 2, channels, 4, 2, 1), nn.Tanh())
 
     def forward(self, x: torch.Tensor, y=None) -> tuple[torch.Tensor, torch.Tensor]:
         code = self.encoder(x)
