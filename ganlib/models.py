@@ -112,10 +112,13 @@ class ConvDiscriminator(nn.Module):
         self.head = nn.Linear(1024, out_dim)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        # the first convolution takes the labels as one-hot constant channels (LabelConv2d)
-        h = self.features[0](x, _labels(y, self.n_classes, len(x)))
-        for layer in itertools.islice(self.features, 1, None):
-            h = layer(h)
+        y = _labels(y, self.n_classes, len(x))
+        if y is None:
+            h = self.features(x)
+        else:  # the first convolution takes the labels as one-hot channels (LabelConv2d)
+            h = self.features[0](x, y)
+            for layer in itertools.islice(self.features, 1, None):
+                h = layer(h)
         out = self.head(h)
         return out.squeeze(1) if self.out_dim == 1 else out
 
