@@ -132,17 +132,18 @@ def main(argv: list[str] | None = None) -> None:
     print(f"matmul {shape[0]}x{shape[1]} @ {shape[1]}x{shape[2]}: {rate / 1e9:.1f} GFLOP/s")
     for name in names:
         flops = step_flops(functools.partial(_fit, name, args.kind, source, batch=batch))
-        t = time_fit(name, args.kind, source, args.steps, batch, args.repeats,
-                     LAYOUTS[args.channels_last])
+        if args.pytorch_layers:  # the library's layers timed once, interleaved with PyTorch's
+            t, theirs = time_layers(name, args.kind, source, args.steps, batch, args.repeats,
+                                    LAYOUTS[args.channels_last])
+        else:
+            t = time_fit(name, args.kind, source, args.steps, batch, args.repeats,
+                         LAYOUTS[args.channels_last])
         floor = flops / rate
         print(f"{name}: {flops / 1e9:.3f} GFLOP per generator step; {args.steps} steps x "
               f"{args.repeats}: CPU {describe(t[1], floor)}, wall {t[0] * 1e3:.2f} ms")
         if args.pytorch_layers:
-            ours, theirs = time_layers(name, args.kind, source, args.steps, batch,
-                                       args.repeats, LAYOUTS[args.channels_last])
-            print(f"  interleaved, {args.repeats} x {args.steps} steps each: ganlib.convs' "
-                  f"layers CPU {describe(ours[1], floor)}; PyTorch's layers CPU "
-                  f"{describe(theirs[1], floor)}; {theirs[1] / ours[1]:.2f}x")
+            print(f"  with PyTorch's layers in place of ganlib.convs' (runs interleaved with "
+                  f"the above): CPU {describe(theirs[1], floor)}; {theirs[1] / t[1]:.2f}x")
         if args.seeds:
             together, apart = time_ensemble(name, source, args.steps, batch, args.seeds,
                                             args.repeats)

@@ -1,6 +1,7 @@
-"""Two convolutions that compute what ``nn.Conv2d`` and ``nn.ConvTranspose2d`` compute, for
-less on a CPU. Both are subclasses with the same parameters (a state dict loads into either),
-so initialisation and spectral normalisation treat them as the originals.
+"""Layers that compute what ``nn.Conv2d``, ``nn.ConvTranspose2d`` and ``nn.Flatten`` compute,
+for less on a CPU. Each is a subclass with the same parameters (a state dict loads into
+either), so initialisation and spectral normalisation treat them as the originals;
+:func:`with_pytorch_layers` swaps them back, to compare results and times.
 
 * :class:`LabelConv2d` takes conditional labels the way conditional GANs feed them to a
   convolution, as constant one-hot channels after the image's, without building those
@@ -14,6 +15,8 @@ so initialisation and spectral normalisation treat them as the originals.
   CPU kernel for one output channel runs about 3 GFLOP/s, twenty times below a matrix
   product of the same arithmetic (``benchmarks/README.md``). With many output channels
   ``fold`` is the slower path, so the networks use it for their last layer only.
+* :class:`Flatten` hands its gradient back channels-last when its input was, so that the
+  element-wise layer before it runs its backward pass on one layout.
 """
 
 from __future__ import annotations

@@ -118,8 +118,7 @@ def _lr_rule(grid: dict):
         raise ValueError("give the grid either lr or lr_x (multiples of each loss's paper "
                          "learning rate), not both")
     factors = grid["lr_x"] if isinstance(grid["lr_x"], list) else [grid["lr_x"]]
-    if not factors or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
-                              and math.isfinite(f) and f > 0 for f in factors):
+    if not factors or not all(_is_number(f) and math.isfinite(f) and f > 0 for f in factors):
         raise ValueError(f"lr_x must be positive numbers, got {grid['lr_x']!r}")
     return lambda loss, name: [round(losses.get(loss).lr * f, 12) for f in factors]
 
