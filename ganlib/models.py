@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlib.convs import Flatten, FoldConvTranspose2d, LabelConv2d
+from ganlib.convs import Flatten, FoldConvTranspose2d, LabelConv2d, LeakyReLU
 
 
 def _labels(y: torch.Tensor | None, n_classes: int, batch: int) -> torch.Tensor | None:
@@ -54,11 +54,12 @@ class MLPDiscriminator(nn.Module):
     """``features`` maps x to the last hidden layer; ``head`` maps that to ``out_dim`` scores."""
 
     def __init__(self, in_dim: int = 2, hidden: int = 128, layers: int = 3, out_dim: int = 1,
-                 n_classes: int = 0, activation: type[nn.Module] = nn.LeakyReLU):
+                 n_classes: int = 0, activation: type[nn.Module] = LeakyReLU):
         super().__init__()
         self.n_classes, self.out_dim = n_classes, out_dim
         dims = [in_dim + n_classes] + [hidden] * layers
-        act = (lambda: activation(0.2)) if activation is nn.LeakyReLU else activation
+        leaky = activation in (nn.LeakyReLU, LeakyReLU)
+        act = (lambda: activation(0.2)) if leaky else activation
         self.features = nn.Sequential(
             *[m for a, b in zip(dims, dims[1:]) for m in (nn.Linear(a, b), act())])
         self.head = nn.Linear(hidden, out_dim)
@@ -105,9 +106,9 @@ class ConvDiscriminator(nn.Module):
         norm2d = nn.BatchNorm2d(128) if batchnorm else nn.Identity()
         norm1d = nn.BatchNorm1d(1024) if batchnorm else nn.Identity()
         self.features = nn.Sequential(
-            LabelConv2d(channels + n_classes, 64, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(64, 128, 4, 2, 1), norm2d, nn.LeakyReLU(0.2),
-            Flatten(), nn.Linear(128 * 7 * 7, 1024), norm1d, nn.LeakyReLU(0.2),
+            LabelConv2d(channels + n_classes, 64, 4, 2, 1), LeakyReLU(0.2),
+            nn.Conv2d(64, 128, 4, 2, 1), norm2d, LeakyReLU(0.2),
+            Flatten(), nn.Linear(128 * 7 * 7, 1024), norm1d, LeakyReLU(0.2),
         )
         self.head = nn.Linear(1024, out_dim)
 
@@ -152,9 +153,9 @@ class SmallConvDiscriminator(nn.Module):
         super().__init__()
         self.n_classes, self.out_dim = n_classes, out_dim
         self.features = nn.Sequential(
-            LabelConv2d(channels + n_classes, width // 2, 4, 2, 1), nn.LeakyReLU(0.2),
+            LabelConv2d(channels + n_classes, width // 2, 4, 2, 1), LeakyReLU(0.2),
             nn.Conv2d(width // 2, width, 4, 2, 1),
-            nn.BatchNorm2d(width) if batchnorm else nn.Identity(), nn.LeakyReLU(0.2),
+            nn.BatchNorm2d(width) if batchnorm else nn.Identity(), LeakyReLU(0.2),
             Flatten())
         self.head = nn.Linear(width * 7 * 7, out_dim)
 
@@ -170,8 +171,8 @@ def has_batchnorm(module: nn.Module) -> bool:
 # state; exact types, so a parametrized (spectral-norm) Linear, whose power iteration runs
 # once per forward pass, is not one of them.
 _PER_SAMPLE = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, LabelConv2d, FoldConvTranspose2d,
-               nn.LeakyReLU, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.Flatten, Flatten,
-               nn.Unflatten, nn.Sequential)
+               nn.LeakyReLU, LeakyReLU, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.Flatten,
+               Flatten, nn.Unflatten, nn.Sequential)
 
 
 def per_sample(module: nn.Module) -> bool:

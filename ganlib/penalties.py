@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganlib.convs import constant_slopes
 from ganlib.losses._common import check_scores, reduce
 from ganlib.models import has_batchnorm
 
@@ -34,7 +35,8 @@ def input_gradients(D: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None
     produced it. ``D`` must return one score per sample (shape ``(n,)``).
     """
     x = x.detach().requires_grad_(True)
-    out = D(x) if y is None else D(x, y)
+    with constant_slopes():  # ganlib's LeakyReLU layers then skip a backward chain of zeros
+        out = D(x) if y is None else D(x, y)
     check_scores(out)
     if out.shape != (len(x),):
         raise ValueError(f"a gradient penalty needs one score per sample, shape ({len(x)},); "

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganlib.graphs import GRAPH_WARMUP, capture, set_capturable, stack
 from ganlib.history import (  # noqa: F401 (the loop's interface too)
     CHECKPOINT_FORMAT,
     History,
@@ -37,7 +37,6 @@ from ganlib.history import (  # noqa: F401 (the loop's interface too)
 from ganlib.losses import validation
 from ganlib.objective import Objective
 
-GRAPH_WARMUP = 3  # eager steps on a side stream before a CUDA graph is recorded
 STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "penalty")
 
 
@@ -173,7 +172,7 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
         start, history = load_checkpoint(resume, G, D, objective, opt_d, opt_g, run=run,
                                          steps=steps)
     for opt in (opt_d, opt_g):  # the same optimiser maths in both paths on CUDA
-        _set_capturable(opt, device.type == "cuda")
+        set_capturable(opt, device.type == "cuda")
 
     if progress is None:
         progress = os.environ.get("GANLIB_PROGRESS", "1") != "0"
@@ -231,7 +230,7 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
                 decay(step)
             warm = use_graphs and step <= start + GRAPH_WARMUP
             if use_graphs and step == start + GRAPH_WARMUP + 1:
-                captured = _capture(one_step, objective)
+                captured = capture(one_step, objective)
                 if captured is not None:
                     graph, static_row, keys = captured
                     history.path = "cuda-graph"
@@ -247,7 +246,7 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
                 with torch.cuda.stream(side) if warm else contextlib.nullcontext():
                     row = one_step()
                     keys = list(row)
-                    buffer.append(_stack(row))
+                    buffer.append(stack(row))
                 if warm:
                     torch.cuda.current_stream().wait_stream(side)
 
@@ -304,58 +303,6 @@ def _ema_update(ema: nn.Module, G: nn.Module, decay: float, count: torch.Tensor)
         a.lerp_(p, weight)
     for a, b in zip(ema.buffers(), G.buffers()):
         a.copy_(b)
-
-
-def _stack(row: dict[str, torch.Tensor]) -> torch.Tensor:
-    return torch.stack([v.float() for v in row.values()])
-
-
-def _set_capturable(opt: torch.optim.Optimizer, on: bool) -> None:
-    """Put the optimiser (and a loaded state's step counters) in or out of capturable mode."""
-    for group in opt.param_groups:
-        group["capturable"] = on
-        for p in group["params"]:
-            state = opt.state.get(p, {})
-            if torch.is_tensor(state.get("step")):
-                state["step"] = state["step"].to(p.device if on else "cpu", torch.float32)
-
-
-def _python_state(objective: Objective) -> list[int]:
-    """Identities of the objective's attributes (and of their dict entries): a step that
-    rebinds any of them keeps state in Python, which replaying a graph would not update."""
-    ids = []
-    for v in vars(objective).values():
-        ids += [id(v)] + ([id(x) for x in v.values()] if isinstance(v, dict) else [])
-    return ids
-
-
-def _capture(step_fn, objective: Objective):
-    """Record one step as a CUDA graph: ``(graph, static stats row, keys)``, or None.
-
-    Recording runs nothing on the device, so after a failed attempt the networks, optimisers
-    and random stream are as they were; only Python-side state needs putting back.
-    """
-    saved, before = dict(vars(objective)), _python_state(objective)
-    stream, rng = torch.cuda.current_stream(), torch.cuda.get_rng_state()
-    graph = torch.cuda.CUDAGraph()
-    try:
-        with torch.cuda.graph(graph):
-            row = step_fn()
-            static = _stack(row)
-    except Exception as e:  # a sync, a host tensor, an unsupported op: all mean "run eagerly"
-        reason = f"{type(e).__name__}: {e}"
-    else:
-        if _python_state(objective) == before:
-            return graph, static, list(row)
-        reason = "the objective rebinds Python-side state each step"
-    torch.cuda.set_stream(stream)
-    torch.cuda.synchronize()
-    torch.cuda.set_rng_state(rng)
-    vars(objective).clear()
-    vars(objective).update(saved)
-    warnings.warn(f"{objective.name}: cannot record the training step as a CUDA graph "
-                  f"({reason}); training eagerly", stacklevel=3)
-    return None
 
 
 def _flush(buffer: list[torch.Tensor], keys: list[str], history: History, step: int, G, D,

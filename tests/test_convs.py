@@ -1,6 +1,7 @@
 """The layers of ganlib.convs compute what the PyTorch layers they replace compute: the same
 outputs and gradients (also the gradient of a gradient, which the penalties take) up to float
-rounding, in both memory layouts, and the same training run."""
+rounding, in both memory layouts, and the same training run. Its LeakyReLU gives a penalty
+the same gradients to the bit, through a smaller graph."""
 
 import numpy as np
 import pytest
@@ -8,12 +9,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlib import data, losses, train
+from ganlib import data, losses, models, penalties, train
 from ganlib.convs import (
     ConcatConv2d,
     Flatten,
     FoldConvTranspose2d,
     LabelConv2d,
+    LeakyReLU,
+    constant_slopes,
     with_pytorch_layers,
 )
 
@@ -114,3 +117,73 @@ def test_image_pairs_train_as_with_pytorchs_layers(name):
     # float rounding only: another seed moves these losses by 0.01 to 0.1
     for key in ("d_loss", "g_loss"):
         np.testing.assert_allclose(runs[0][key], runs[1][key], rtol=1e-4, atol=1e-5)
+
+
+PENALTIES = {"wgan-gp": penalties.gradient_penalty, "r1": penalties.r1,
+             "dragan": penalties.dragan}
+
+
+def _penalty_grads(D: nn.Module, penalty, real, fake):
+    """Every parameter's gradient of loss + penalty, the penalty's random draws seeded."""
+    torch.manual_seed(1)
+    out = D(torch.cat([real, fake]))
+    loss = out[len(real):].mean() - out[:len(real)].mean() + penalty(D, real, fake)
+    return torch.autograd.grad(loss, list(D.parameters()))
+
+
+@pytest.mark.parametrize("penalty", PENALTIES)
+@pytest.mark.parametrize("kind", ["2d", "image-small"])
+def test_penalty_gradients_equal_pytorchs_leaky_relu_to_the_bit(penalty, kind):
+    torch.manual_seed(0)
+    D = (models.MLPDiscriminator() if kind == "2d"
+         else models.SmallConvDiscriminator(batchnorm=False))
+    assert any(type(m) is LeakyReLU for m in D.modules())
+    shape = (32, 2) if kind == "2d" else (8, 1, 28, 28)
+    real, fake = torch.randn(shape), torch.randn(shape)
+    ours = _penalty_grads(D, PENALTIES[penalty], real, fake)
+    theirs = _penalty_grads(with_pytorch_layers(D), PENALTIES[penalty], real, fake)
+    assert not any(type(m) is LeakyReLU for m in D.modules())
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a, b)
+
+
+def _nodes(fn, seen=None) -> set:
+    """Every autograd node reachable from ``fn``."""
+    seen = set() if seen is None else seen
+    if fn is not None and fn not in seen:
+        seen.add(fn)
+        for nxt, _ in fn.next_functions:
+            _nodes(nxt, seen)
+    return seen
+
+
+def test_a_penalty_graph_skips_the_forward_pass_behind_the_activations():
+    """Through PyTorch's LeakyReLU a penalty's graph leads back to the forward pass's
+    products (whose gradients there are zeros); through ganlib's it does not."""
+    torch.manual_seed(0)
+    D = models.MLPDiscriminator()
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    ours = _nodes(penalties.gradient_penalty(D, real, fake).grad_fn)
+    theirs = _nodes(penalties.gradient_penalty(with_pytorch_layers(D), real, fake).grad_fn)
+    names = lambda nodes: [type(n).__name__ for n in nodes]  # noqa: E731
+    assert names(theirs).count("AddmmBackward0") == 3  # the three hidden layers
+    assert "AddmmBackward0" not in names(ours)
+    assert len(ours) < len(theirs)
+
+
+def test_leaky_relu_is_pytorchs_outside_the_penalty_context_and_resets_it():
+    x = torch.randn(64, 8, requires_grad=True)
+    layer = LeakyReLU(0.2)
+    out = layer(x)
+    assert type(out.grad_fn).__name__ == "LeakyReluBackward0"
+    assert torch.equal(out, F.leaky_relu(x, 0.2))
+    with pytest.raises(RuntimeError), constant_slopes():
+        assert type(layer(x).grad_fn).__name__ != "LeakyReluBackward0"
+        raise RuntimeError("inside")
+    assert type(layer(x).grad_fn).__name__ == "LeakyReluBackward0"
+    # the second derivative in x, zero almost everywhere, is zero either way
+    with constant_slopes():
+        (gx,) = torch.autograd.grad(layer(x).square().sum(), x, create_graph=True)
+    (gxx,) = torch.autograd.grad(gx.sum(), x)
+    (gx0,) = torch.autograd.grad(F.leaky_relu(x, 0.2).square().sum(), x, create_graph=True)
+    torch.testing.assert_close(gxx, torch.autograd.grad(gx0.sum(), x)[0])
