@@ -142,6 +142,21 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _cpu_name() -> str:
+    """The CPU's model and the widest vector instructions PyTorch uses on it (for example
+    "AMD EPYC, AVX512"): CPUs of one family differ severalfold in speed by these."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
+    return ", ".join(x for x in (model, capability) if x)
+
+
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -189,7 +204,7 @@ def run_card(profile: Profile | str, seed: int, device: torch.device | str | Non
     from ganlib import __version__
 
     device = get_device(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
     return RunCard(
         profile=profile if isinstance(profile, str) else profile.name,
         seed=seed,

@@ -31,6 +31,9 @@ def test_run_card_records_what_reproduces_a_run():
     assert d["seed"] == 3 and d["profile"] == "quick" and d["torch"] == torch.__version__
     assert d["ganlib"] == ganlib.__version__ and d["wall_time_s"] >= 0
     assert "| seed | 3 |" in card._repr_markdown_()
+    # on a CPU the device names the vector instructions PyTorch runs with (AVX2, AVX512...)
+    capability = torch.backends.cpu.get_cpu_capability()
+    assert d["device"].startswith("cpu (") and f", {capability}, " in d["device"]
 
 
 def test_unknown_loss_lists_the_known_ones():
