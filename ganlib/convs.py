@@ -1,7 +1,8 @@
 """Layers that compute what ``nn.Conv2d``, ``nn.ConvTranspose2d``, ``nn.Flatten`` and
-``nn.LeakyReLU`` compute, for less on a CPU. Each is a subclass with the same parameters (a
-state dict loads into either), so initialisation and spectral normalisation treat them as
-the originals; :func:`with_pytorch_layers` swaps them back, to compare results and times.
+``nn.LeakyReLU`` compute, for less: the first three on a CPU, the last in a penalty's
+backward pass on any device. Each is a subclass with the same parameters (a state dict
+loads into either), so initialisation and spectral normalisation treat them as the
+originals; :func:`with_pytorch_layers` swaps them back, to compare results and times.
 
 * :class:`LabelConv2d` takes conditional labels the way conditional GANs feed them to a
   convolution, as constant one-hot channels after the image's, without building those
