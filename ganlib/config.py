@@ -153,8 +153,7 @@ def _cpu_name() -> str:
                 break
     except OSError:
         pass
-    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
-    return ", ".join(x for x in (model, capability) if x)
+    return ", ".join(x for x in (model, torch.backends.cpu.get_cpu_capability()) if x)
 
 
 def _git_commit() -> str | None:
