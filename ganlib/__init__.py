@@ -9,8 +9,17 @@ Every chapter of the book imports from here, and shows the source it runs with
 from __future__ import annotations
 
 import inspect
+import os
 
 __version__ = "0.1.0"
+
+# POT (optimal transport, for W2) looks for every array library installed beside it and
+# creates a backend for each at its first call. Created, JAX's backend takes 75% of a GPU's
+# memory and TensorFlow's most of the rest (both preallocate), for example on Colab, which
+# has both installed. ganlib hands POT NumPy arrays and torch tensors only, so it switches
+# the others off, unless the environment already says otherwise.
+for _backend in ("JAX", "TENSORFLOW", "CUPY"):
+    os.environ.setdefault(f"POT_BACKEND_DISABLE_{_backend}", "1")
 
 
 def source(obj) -> str:

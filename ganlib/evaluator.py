@@ -56,7 +56,7 @@ from ganlib.feature_metrics import (  # noqa: F401 (the evaluator's interface to
     knn_radii,
     precision_recall,
 )
-from ganlib.train import seeded_latent
+from ganlib.sampling import seeded_latent
 
 
 @dataclass

@@ -44,8 +44,7 @@ def _score(G: nn.Module, objective: Objective, mixture: data.Mixture, n: int, se
     """``n`` samples of G drawn under ``seed`` (the random state is left as it was), and
     their mode metrics."""
     device = mixture.device
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with train.seeded(seed, device):
         # conditional generators draw every class equally often
         y = (torch.arange(n, device=device) % G.n_classes) if G.n_classes else None
         samples = train.generate(G, n, y=y, latent=objective.latent)

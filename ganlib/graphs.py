@@ -43,11 +43,14 @@ def _python_state(objective: Objective) -> list[int]:
 def capture(step_fn, objective: Objective):
     """Record one step as a CUDA graph: ``(graph, static stats row, keys)``, or None.
 
-    Recording runs nothing on the device, so after a failed attempt the networks, optimisers
-    and random stream are as they were; only Python-side state needs putting back.
+    Recording runs nothing on the device, so after a failed attempt the networks and
+    optimisers are as they were; the random generator and Python-side state are put back.
     """
     saved, before = dict(vars(objective)), _python_state(objective)
     stream, rng = torch.cuda.current_stream(), torch.cuda.get_rng_state()
+    generator = torch.cuda.default_generators[torch.cuda.current_device()]
+    # a copy of the generator's state that is not being recorded (PyTorch >= 2.4)
+    unrecorded = generator.clone_state() if hasattr(generator, "clone_state") else None
     graph = torch.cuda.CUDAGraph()
     try:
         with torch.cuda.graph(graph):
@@ -61,6 +64,11 @@ def capture(step_fn, objective: Objective):
         reason = "the objective rebinds Python-side state each step"
     torch.cuda.set_stream(stream)
     torch.cuda.synchronize()
+    if unrecorded is not None:
+        # A recording that fails part-way leaves the generator marked as recording (seen
+        # with PyTorch 2.11): every later random draw on the device then raises "Offset
+        # increment outside graph capture". Its state from before the attempt is clean.
+        generator.graphsafe_set_state(unrecorded)
     torch.cuda.set_rng_state(rng)
     vars(objective).clear()
     vars(objective).update(saved)

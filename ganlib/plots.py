@@ -6,6 +6,8 @@ figure or axes it drew on, so a notebook can ``glue`` it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -130,9 +132,8 @@ def generator_costs(ax=None):
 
 
 def table(rows: dict[str, dict], digits: int = 3):
-    """A Markdown table: one row per key of ``rows``, one column per field."""
-    from IPython.display import Markdown
-
+    """A Markdown table: one row per key of ``rows``, one column per field (IPython's
+    ``Markdown``; without IPython, an object with the same ``data`` that prints as text)."""
     cols = list(next(iter(rows.values())))
 
     def fmt(v):
@@ -142,7 +143,25 @@ def table(rows: dict[str, dict], digits: int = 3):
     lines = ["| | " + " | ".join(map(fmt, cols)) + " |", "|---" * (len(cols) + 1) + "|"]
     lines += [f"| {fmt(name)} | " + " | ".join(fmt(r[c]) for c in cols) + " |"
               for name, r in rows.items()]
-    return Markdown("\n".join(lines))
+    text = "\n".join(lines)
+    try:
+        from IPython.display import Markdown
+    except ImportError:  # plain Python
+        return MarkdownText(text)
+    return Markdown(text)
+
+
+@dataclass(frozen=True)
+class MarkdownText:
+    """Markdown outside IPython: ``data`` as IPython's ``Markdown`` has it, printed as is."""
+
+    data: str
+
+    def _repr_markdown_(self) -> str:
+        return self.data
+
+    def __str__(self) -> str:
+        return self.data
 
 
 def scatter_2d_labels(samples: torch.Tensor, labels: torch.Tensor, mixture: Mixture, ax=None,

@@ -36,44 +36,9 @@ from ganlib.history import (  # noqa: F401 (the loop's interface too)
 )
 from ganlib.losses import validation
 from ganlib.objective import Objective
+from ganlib.sampling import generate, seeded, seeded_latent  # noqa: F401 (interface)
 
 STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "penalty")
-
-
-@torch.no_grad()
-def generate(G: nn.Module, n: int, z_dim: int | None = None, y: torch.Tensor | None = None,
-             batch: int = 1000, z: torch.Tensor | None = None,
-             latent: Callable | None = None) -> torch.Tensor:
-    """Draw ``n`` samples from G in eval mode (in batches), restoring G's mode afterwards.
-
-    The inputs are ``z`` when given, else drawn per batch by ``latent(m, z_dim, device)``
-    (an objective's ``latent``, e.g. InfoGAN's noise and codes), else z ~ N(0, I).
-    """
-    z_dim = G.z_dim if z_dim is None else z_dim
-    draw = latent or (lambda m, d, dev: torch.randn(m, d, device=dev))
-    device = next(G.parameters()).device
-    was_training = G.training
-    G.eval()
-    try:
-        out = []
-        for i in range(0, n, batch):
-            m = min(batch, n - i)
-            zi = z[i:i + batch] if z is not None else draw(m, z_dim, device)
-            yi = None if y is None else y[i:i + batch]
-            out.append(G(zi) if yi is None else G(zi, yi))
-        return torch.cat(out)
-    finally:
-        G.train(was_training)
-
-
-def seeded_latent(latent: Callable, n: int, z_dim: int, seed: int,
-                  device: torch.device | str = "cpu") -> torch.Tensor:
-    """``latent(n, z_dim, device)`` drawn under ``seed``, leaving the global random state as
-    it was (so the same seed gives the same inputs, whatever ran before)."""
-    device = torch.device(device)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        return latent(n, z_dim, device)
 
 
 def _grad_norm(module: nn.Module) -> torch.Tensor:

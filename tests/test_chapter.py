@@ -120,7 +120,7 @@ def test_run_many_builds_other_networks_and_takes_a_mixture_with_another_datas_s
     jobs = [{"name": "nonsaturating", "mixture": small, "profile": P, "seed": 3,
              "settings_of": "ring8", "build_nets": boxed},
             {"name": "nonsaturating", "mixture": "ring8", "profile": P, "seed": 3}]
-    there, plain = chapter.run_many(jobs)
+    there, plain = chapter.run_many(jobs, device="cpu")  # as here, also beside a GPU
     assert isinstance(there.G.net[-1], nn.Sigmoid) and isinstance(there.G.net[1], nn.Tanh)
     assert any(isinstance(m, nn.Tanh) for m in there.D.modules())
     assert there.samples.min() >= 0 and there.samples.max() <= 1
@@ -144,9 +144,9 @@ def test_image_runs_in_worker_processes_equal_runs_in_this_process(monkeypatch):
     jobs = [{"name": "wgan-gp", "profile": P, "seed": 2, "keep_initial": True},
             {"name": "hinge", "profile": P, "seed": 1}]
     monkeypatch.setenv("GANLIB_WORKERS", "1")
-    here = chapter.images_many(jobs, images)
+    here = chapter.images_many(jobs, images, device="cpu")  # worker processes are for CPUs
     monkeypatch.setenv("GANLIB_WORKERS", "2")
-    there = chapter.images_many(jobs, images)
+    there = chapter.images_many(jobs, images, device="cpu")
     assert [r.extra["objective"].name for r in there] == ["wgan-gp", "hinge"]
     assert (there[0].steps, there[1].steps) == (1, 3)  # the profile's equal D updates
     assert "initial" in there[0].extra and "initial" not in there[1].extra

@@ -1,6 +1,7 @@
 """Config, registry, the two first losses, theory and the Dirac-GAN."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -138,9 +139,9 @@ def test_dirac_gan_is_not_locally_convergent(name):
     assert r[-1] > 2 * r[0]
 
 
-def test_show_returns_the_library_source():
-    code = ganlib.show(minimax.d_loss)
-    text = code.data if hasattr(code, "data") else code
+def test_show_returns_the_library_source(capsys):
+    code = ganlib.show(minimax.d_loss)  # outside IPython it prints the source
+    text = code.data if code is not None else capsys.readouterr().out
     assert "def d_loss" in text and "softplus" in text
     with pytest.raises(TypeError, match="cannot show"):
         ganlib.show(3)
@@ -155,6 +156,36 @@ def test_tables_render_as_tables_even_with_pipes_in_cells():
     html = MarkdownIt("commonmark").enable("table").render(md)
     assert html.count("<th>") == 3 and html.count("<td>") == 3, html
     assert "<td>0.5</td>" in html and "|a - b|" in html
+
+
+def test_tables_are_markdown_text_without_ipython(monkeypatch):
+    import sys
+
+    from ganlib import plots
+
+    monkeypatch.setitem(sys.modules, "IPython.display", None)  # as if IPython were missing
+    table = plots.table({"ns": {"modes": 8}})
+    assert isinstance(table, plots.MarkdownText)
+    assert str(table) == table._repr_markdown_() == table.data
+    assert table.data.splitlines()[-1] == "| ns | 8 |"
+
+
+def test_pot_is_kept_off_the_array_libraries_that_preallocate_gpu_memory():
+    """ganlib switches off POT's JAX, TensorFlow and CuPy backends (each grabs most of a GPU
+    once created), unless the environment already set them."""
+    import subprocess
+    import sys
+
+    code = ("import os, ganlib; print(','.join(os.environ.get('POT_BACKEND_DISABLE_' + b, '-') "
+            "for b in ('JAX', 'TENSORFLOW', 'CUPY', 'PYTORCH')))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POT_BACKEND_")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "1,1,1,-"  # torch's backend stays: the metrics hand POT torch tensors
+    env["POT_BACKEND_DISABLE_JAX"] = ""
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == ",1,1,-"
 
 
 def test_profiles_objectives_and_run_cards_display_as_short_tables():

@@ -35,11 +35,11 @@ def clip_objective():
                      clip=0.05, optimizer="rmsprop", lr=5e-5, n_critic=2)
 
 
-def separate(objective, seed, steps, device="cpu", **kw):
+def separate(objective, seed, steps, device="cpu", log_every=10, **kw):
     torch.manual_seed(seed)
     G, D = (m.to(device) for m in models.pair("2d"))
     h = train.fit(G, D, objective, data.ring8(device=device), steps=steps, batch_size=64,
-                  seed=seed, log_every=10, **kw)
+                  seed=seed, log_every=log_every, **kw)
     return G, D, h
 
 
@@ -237,8 +237,9 @@ def test_cli_trains_writes_and_resumes(tmp_path, capsys, monkeypatch):
     full, part = tmp_path / "full", tmp_path / "part"
     assert cli(["train", "--loss", "nonsaturating", "--steps", "12", "--batch", "64",
                 "--out", str(full)]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["path"] == "eager" and summary["total_modes"] == 8
+    summary = json.loads(capsys.readouterr().out)  # on the best device there is
+    assert summary["path"] == ("cuda-graph" if torch.cuda.is_available() else "eager")
+    assert summary["total_modes"] == 8
     assert {p.name for p in full.iterdir()} >= {"checkpoint.pt", "history.json",
                                                "samples_000012.png"}
     cli(["train", "--loss", "nonsaturating", "--steps", "6", "--batch", "64", "--out", str(part)])
@@ -312,17 +313,23 @@ def test_graphed_and_eager_steps_agree_on_the_gpu(make):
 
 
 @cuda
-def test_graphed_image_pair_agrees_with_eager_on_the_gpu():
+def test_graphed_image_pair_agrees_with_eager_on_the_gpu(monkeypatch):
+    """Every step of the first 20 (3 eager warm-up steps, then replays of the recorded one)
+    agrees with the eager run's. Training amplifies rounding step by step (over 50 steps the
+    two drifted 1% apart on an H200), so the runs are compared early, with cuDNN choosing
+    the same deterministic kernels in both."""
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
     images = data.Images(torch.randint(0, 256, (512, 1, 28, 28), dtype=torch.uint8),
                          torch.randint(0, 10, (512,))).to("cuda")
     runs = []
     for graphs in (False, None):
         torch.manual_seed(0)
         G, D = (m.cuda() for m in models.pair("image"))
-        runs.append(train.fit(G, D, losses.get("nonsaturating"), images, steps=50, graphs=graphs,
-                              log_every=10))
+        runs.append(train.fit(G, D, losses.get("nonsaturating"), images, steps=20, graphs=graphs,
+                              log_every=1))
     assert runs[1].path == "cuda-graph"
-    assert_close(runs[1], runs[0], rtol=1e-3, atol=1e-4)
+    assert_close(runs[1], runs[0], rtol=1e-4, atol=1e-5)
 
 
 @cuda
@@ -335,6 +342,7 @@ def test_a_step_that_syncs_falls_back_to_eager_with_a_warning():
     with pytest.warns(UserWarning, match="training eagerly"):
         *_, h = separate(Syncing("syncing", ns.d_loss, ns.g_loss), 0, 20, device="cuda")
     assert h.path == "eager"
+    torch.rand(8, device="cuda")  # the failed recording left the random generator usable
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         *_, ref = separate(Syncing("syncing", ns.d_loss, ns.g_loss), 0, 20, device="cuda",
@@ -354,10 +362,13 @@ def test_graphed_run_resumes_on_the_gpu(tmp_path):
 
 @cuda
 def test_fit_many_equals_separate_runs_on_the_gpu():
+    """The batched products round differently from one run's on a GPU (other cuBLAS
+    kernels), and training amplifies that step by step, so the runs are compared over their
+    first 5 steps, each step logged."""
     objectives = batch_of_losses()
     seeds = list(range(len(objectives)))
-    hs = ensemble.fit_many(objectives, seeds, data.ring8(device="cuda"), steps=20,
-                           batch_size=64, log_every=10)
+    hs = ensemble.fit_many(objectives, seeds, data.ring8(device="cuda"), steps=5,
+                           batch_size=64, log_every=1)
     for o, s, h in zip(objectives, seeds, hs):
-        *_, h1 = separate(o, s, 20, device="cuda", graphs=False)
+        *_, h1 = separate(o, s, 5, device="cuda", graphs=False, log_every=1)
         assert_close(h, h1, rtol=1e-3, atol=1e-4)

@@ -232,6 +232,49 @@ def test_seeded_latent_is_reproducible_and_leaves_the_global_stream_alone():
     assert torch.equal(a, b)
 
 
+def test_seeded_draws_reseed_no_gpu(monkeypatch):
+    """Drawing under a seed on the CPU leaves every GPU's random stream alone: a GPU run's
+    fixed samples, drawn that way, once reseeded its GPU with their seed (1234), so every
+    seed of a GPU run trained on the same data and noise."""
+    calls = []
+    for name in ("manual_seed", "manual_seed_all"):
+        monkeypatch.setattr(torch.cuda, name, lambda seed, name=name: calls.append(name))
+    a = train.seeded_latent(lambda n, d, dev: torch.randn(n, d, device=dev), 4, 3, 7)
+    G, _ = models.pair("2d")
+    experiments._score(G, losses.get("nonsaturating"), data.ring8(), 64, 7)
+    assert calls == []
+    torch.manual_seed(7)
+    assert torch.equal(a, torch.randn(4, 3))  # the CPU draw is what seed 7 gives
+
+
+class _Recorded:
+    """A mixture that keeps every real batch drawn from it."""
+
+    def __init__(self, mixture):
+        self.mixture, self.device, self.batches = mixture, mixture.device, []
+
+    def sample(self, n):
+        x, y = self.mixture.sample(n)
+        self.batches.append(x.clone())
+        return x, y
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_gpu_run_draws_its_data_from_its_own_seed():
+    ring = data.ring8(device="cuda")
+    firsts = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        G, D = (m.cuda() for m in models.pair("2d"))
+        source = _Recorded(ring)
+        train.fit(G, D, losses.get("nonsaturating"), source, steps=1, batch_size=64, seed=seed,
+                  graphs=False, progress=False)
+        torch.manual_seed(seed)
+        assert torch.equal(source.batches[0], ring.sample(64)[0])
+        firsts.append(source.batches[0])
+    assert not torch.equal(*firsts)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_objective_modules_follow_the_networks_to_the_gpu():
     obj, (G, D), _ = experiments.setup("infogan", "2d", seed=0)
