@@ -178,14 +178,14 @@ def test_pot_is_kept_off_the_array_libraries_that_preallocate_gpu_memory():
 
     code = ("import os, ganlib; print(','.join(os.environ.get('POT_BACKEND_DISABLE_' + b, '-') "
             "for b in ('JAX', 'TENSORFLOW', 'CUPY', 'PYTORCH')))")
+
+    def after_import(env):
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, check=True).stdout.strip()
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("POT_BACKEND_")}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout.strip()
-    assert out == "1,1,1,-"  # torch's backend stays: the metrics hand POT torch tensors
-    env["POT_BACKEND_DISABLE_JAX"] = ""
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout.strip()
-    assert out == ",1,1,-"
+    assert after_import(env) == "1,1,1,-"  # torch's stays: the metrics hand POT torch tensors
+    assert after_import(env | {"POT_BACKEND_DISABLE_JAX": ""}) == ",1,1,-"
 
 
 def test_profiles_objectives_and_run_cards_display_as_short_tables():
