@@ -98,6 +98,29 @@ def w2_floor(mixture: Mixture, n: int, seed: int = 0, repeats: int = 3) -> float
     return _w2_floor(centers, float(mixture.std), n, seed, repeats)
 
 
+def mode_flags(samples: torch.Tensor, mixture: Mixture):
+    """For every sample: its nearest mode, whether it is high quality (within 3 std of it)
+    and whether it lies within the coverage radius of it."""
+    nearest, hq = mode_histogram(samples, mixture)
+    _, near = mode_histogram(samples, mixture, radius=COVERAGE_RADIUS * spacing(mixture))
+    return nearest, hq, near
+
+
+def counts_from_flags(nearest: torch.Tensor, hq: torch.Tensor, near: torch.Tensor,
+                      n_modes: int) -> dict:
+    """:func:`mode_counts` from the samples' :func:`mode_flags` (so that a resample of the
+    same points is scored without measuring distances again)."""
+    return {"modes": covered(nearest, hq, n_modes), "modes_radius": covered(nearest, near, n_modes),
+            "high_quality": 100.0 * float(hq.double().mean())}
+
+
+def mode_counts(samples: torch.Tensor, mixture: Mixture) -> dict:
+    """The counts a 2-D run's convergence is judged by (``readout.run_settled``): modes
+    covered at 3 std (``modes``) and at the coverage radius (``modes_radius``), and the %
+    of high-quality samples (``high_quality``); the same numbers as :func:`mode_metrics`."""
+    return counts_from_flags(*mode_flags(samples, mixture), len(mixture.centers))
+
+
 def mode_metrics(samples: torch.Tensor, mixture: Mixture, n_w2: int = 2_000,
                  seed: int = 0) -> ModeMetrics:
     """Modes covered (3 std and radius rules), % high quality, KL of the mode histogram,
@@ -108,10 +131,10 @@ def mode_metrics(samples: torch.Tensor, mixture: Mixture, n_w2: int = 2_000,
     p = counts / counts.sum().clamp_min(1)
     nz = p > 0
     kl = float((p[nz] * (p[nz] * m).log()).sum()) if counts.sum() > 0 else float("inf")
-    _, near = mode_histogram(samples, mixture, radius=COVERAGE_RADIUS * spacing(mixture))
     gen = torch.Generator(device=mixture.device).manual_seed(seed)
     n = min(n_w2, len(samples))
     target, _ = mixture.sample(n, generator=gen)
-    return ModeMetrics(covered(nearest, hq, m), m, 100.0 * float(hq.double().mean()), kl,
-                       wasserstein2(samples[:n], target), covered(nearest, near, m),
+    c = mode_counts(samples, mixture)
+    return ModeMetrics(c["modes"], m, c["high_quality"], kl,
+                       wasserstein2(samples[:n], target), c["modes_radius"],
                        w2_floor(mixture, n))

@@ -4,7 +4,8 @@ numbers (glued into the Takeaways), so that no comparative claim is written by h
 * :func:`settled` says whether a run's metric stopped moving over its last evaluations,
   :func:`run_settled` whether a 2-D run did (modes found, modes covered, sharpness), and
   :func:`settled_at` whether a longer run had by a given budget; a chapter reads a run as
-  a property of the loss only when it has.
+  a property of the loss only when it has; :func:`rule_reliability` says how often the
+  rule calls a generator that does not change settled (the counts' sampling noise).
 * :func:`verdict_2d` describes a 2-D result over seeds: full coverage, a collapse to some
   modes at convergence, or "too short to read".
 * :func:`meets_image_targets` checks an evaluator score (or a results row) against the
@@ -17,6 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+
+import torch
+
+from ganlib import metrics
 
 # a 2-D run "covers" the mixture when every mode is covered and this share of samples is
 # high quality (within 3 std of a mode)
@@ -41,6 +46,33 @@ def run_settled(curve: Sequence[dict], last: int = 3) -> bool:
     share of high-quality samples by at most 10 points."""
     return (settled(curve, "modes_radius", last) and settled(curve, "modes", last, tol=1)
             and settled(curve, "high_quality", last, tol=10.0))
+
+
+def rule_reliability(samples: torch.Tensor, mixture, n_eval: int, trials: int = 100,
+                     last: int = 3, seed: int = 0) -> float:
+    """How often :func:`run_settled` calls a generator that does not change settled.
+
+    Each of ``trials`` times, ``last`` evaluations of ``n_eval`` points are drawn with
+    replacement from ``samples`` (a run's stored samples: so they score one fixed generator
+    whose distribution is those samples') and judged by the rule; the share it calls
+    settled is returned. Near 1, the rule's "not settled" on a run like this one means that
+    the run moved. Well below 1, the counts' own sampling noise trips it: a mode holding
+    about the 20% share :func:`ganlib.metrics.covered` asks for is counted in one
+    evaluation and not in the next, and the verdict cannot tell training from noise.
+    """
+    if len(samples) < 1 or n_eval < 1 or trials < 1:
+        raise ValueError(f"need samples, n_eval >= 1 and trials >= 1; got {len(samples)} "
+                         f"samples, n_eval={n_eval}, trials={trials}")
+    flags = metrics.mode_flags(samples, mixture)
+    gen = torch.Generator(device=samples.device).manual_seed(seed)
+    settled_count = 0
+    for _ in range(trials):
+        draws = [torch.randint(len(samples), (n_eval,), generator=gen, device=samples.device)
+                 for _ in range(last)]
+        curve = [metrics.counts_from_flags(*(f[i] for f in flags), len(mixture.centers))
+                 for i in draws]
+        settled_count += run_settled(curve, last)
+    return settled_count / trials
 
 
 def settled_at(curve: Sequence[Mapping], budget: int, every: int, last: int = 3) -> bool:

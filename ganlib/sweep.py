@@ -135,6 +135,16 @@ def _sample_name(row: dict, suffix: str) -> str:
     return cell_key(row).replace("|", "_").replace("=", "-") + suffix
 
 
+def stored_samples(out: str | Path, row: dict) -> torch.Tensor:
+    """The 1,000 samples a 2-D cell stored under ``out/samples`` (``row``: the cell or any of
+    its rows), as float32 points of shape (1000, 2)."""
+    path = Path(out) / "samples" / _sample_name(row, ".npy")
+    if not path.exists():
+        raise FileNotFoundError(f"no samples stored for {cell_key(row)} in {path.parent}; "
+                                "run its grid with `python -m ganlib sweep` first")
+    return torch.from_numpy(np.load(path).astype(np.float32))
+
+
 def save_images(path: Path, G, objective, seed: int, conditional: bool, n: int = 1_000) -> None:
     """``n`` samples of ``G`` drawn under ``seed`` (balanced labels for a conditional G), as
     uint8 images (N, 1, 28, 28) in ``path`` (``np.load(path)["images"]``), with their labels."""

@@ -1,8 +1,9 @@
 """The sentences chapters glue into their Takeaways follow from the numbers."""
 
 import pytest
+import torch
 
-from ganlib import readout
+from ganlib import data, metrics, readout
 from ganlib.evaluator import ImageMetrics
 from ganlib.metrics import ModeMetrics
 
@@ -102,3 +103,31 @@ def test_chapter_runs_use_the_data_fit_settings_and_score_along_the_way():
     assert run.extra["objective"].params["kind"] == "image-small"
     assert run.G_ema is not None and run.generator is run.G_ema
     assert run.extra["scores"].n == 64
+
+
+def test_mode_counts_are_the_numbers_mode_metrics_reports():
+    grid = data.grid25()
+    x, _ = grid.sample(3000, generator=torch.Generator().manual_seed(1))
+    x = x * 1.4  # blurred and off-centre: some modes counted, some not
+    m = metrics.mode_metrics(x, grid)
+    assert metrics.mode_counts(x, grid) == {"modes": m.modes, "modes_radius": m.modes_radius,
+                                            "high_quality": m.high_quality}
+
+
+def test_rule_reliability_tells_the_metrics_noise_from_a_generator_that_moved():
+    grid, n = data.grid25(), 5000
+    target, _ = grid.sample(n, generator=torch.Generator().manual_seed(0))
+    assert readout.rule_reliability(target, grid, n_eval=n, trials=20) == 1.0
+    # every mode holds exactly the share covered() asks for (20% of n / 25), the rest of the
+    # samples lie between modes, a spacing's half from the nearest (beyond the radius):
+    # a fixed generator like this is counted with about half its modes, a different half in
+    # every evaluation, and the rule can seldom call it settled
+    per_mode = round(0.2 * n / 25)
+    at_modes = grid.centers.repeat_interleave(per_mode, 0)
+    between = (grid.centers + torch.tensor([1.0, 0.0])).repeat_interleave(
+        (n - len(at_modes)) // 25, 0)
+    on_the_threshold = torch.cat([at_modes, between])
+    assert len(on_the_threshold) == n
+    assert readout.rule_reliability(on_the_threshold, grid, n_eval=n, trials=20) < 0.2
+    with pytest.raises(ValueError, match="trials"):
+        readout.rule_reliability(target, grid, n_eval=n, trials=0)

@@ -138,6 +138,13 @@ def test_eval_every_writes_one_row_per_evaluation_and_merges_them(tmp_path):
     assert "eval_every" not in sweep.cell_key(plain)
     for metric in ("modes", "high_quality", "w2"):
         assert float(last[metric]) == pytest.approx(float(plain[metric]))
+    # the samples stored with the final row are the ones it was scored on (scored on all
+    # 256 points there, on the stored first 1,000 here: the same points, as float16)
+    x = sweep.stored_samples(tmp_path, last)
+    assert x.shape == (256, 2) and x.dtype == torch.float32
+    assert sweep.stored_samples(tmp_path, grid)[0].tolist() == x[0].tolist()
+    with pytest.raises(FileNotFoundError, match="no samples stored"):
+        sweep.stored_samples(tmp_path, {**grid, "seed": 7})
 
 
 def test_lr_decay_is_a_separate_cell_that_trains_with_the_decay(tmp_path):
