@@ -23,6 +23,7 @@ outlying real image scores a high precision and a recall near zero (Naeem et al.
 
 The classifier, its recipe and its weights live in :mod:`ganlib.classifier`; the metrics,
 which take any features, in :mod:`ganlib.feature_metrics`. Both are re-exported here.
+Inception FID, where it can run (``inception=True``), comes from :mod:`ganlib.inception`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from dataclasses import dataclass, replace
 
 import torch
@@ -56,6 +56,7 @@ from ganlib.feature_metrics import (  # noqa: F401 (the evaluator's interface to
     knn_radii,
     precision_recall,
 )
+from ganlib.inception import InceptionFID
 from ganlib.sampling import seeded_latent
 
 
@@ -169,6 +170,14 @@ def _floor(ref: _Reference, n: int, k: int) -> ImageMetrics:
     return ref.floors[n]
 
 
+def _inception(ref: _Reference, device, batch: int, root) -> InceptionFID:
+    """Inception FID fed the reference images and as many test images (its floor)."""
+    reference = data.fashion_mnist("train", root=root).images[ref.reference_idx]
+    test = data.fashion_mnist("test", root=root).images[ref.test_order[:len(reference)]]
+    return InceptionFID(_tensor_batches(reference, batch, device),
+                        _tensor_batches(test, batch, device), device)
+
+
 def evaluate(samples, n: int = 10_000, *, batch: int = 500, k: int = 3, n_real: int = 10_000,
              seed: int = 0, device=None, root=None, inception: bool = False,
              latent=None) -> ImageMetrics:
@@ -203,7 +212,7 @@ def evaluate(samples, n: int = 10_000, *, batch: int = 500, k: int = 3, n_real: 
     device = torch.device(device)
     model = load(str(device))
     ref = _reference(model, device, n_real, k, seed, batch, root)
-    fid = _InceptionFID(ref, device, batch, root) if inception else None
+    fid = _inception(ref, device, batch, root) if inception else None
     if is_generator:
         was_training = samples.training
         samples.eval()
@@ -224,68 +233,6 @@ def evaluate(samples, n: int = 10_000, *, batch: int = 500, k: int = 3, n_real: 
         scores.inception_fid, scores.floor.inception_fid = fid.compute()
         scores.note = fid.note
     return scores
-
-
-class _InceptionFID:
-    """torchmetrics' Inception FID, fed batch by batch; any failure becomes a note, not an error.
-
-    Real features come from the same reference images, and its floor from the same test
-    images, as the classifier's scores.
-    """
-
-    def __init__(self, ref: _Reference, device, batch: int, root):
-        self.metric, self.floor, self.note = None, None, ""
-        try:
-            from torchmetrics.image.fid import FrechetInceptionDistance
-        except ImportError as e:
-            self._skip("torchmetrics is not installed (pip install torchmetrics torch-fidelity, "
-                       f"online) [{e}]")
-            return
-        try:  # the Inception weights are downloaded here on first use
-            metric = FrechetInceptionDistance(normalize=True, reset_real_features=False)
-            metric = metric.to(device)
-            train_images = data.fashion_mnist("train", root=root).images[ref.reference_idx]
-            test_images = data.fashion_mnist("test", root=root).images
-            test_images = test_images[ref.test_order[:len(ref.reference_idx)]]
-            for real, images in ((True, train_images), (False, test_images)):
-                for x in _tensor_batches(images, batch, device):
-                    metric.update(self._rgb(x), real=real)
-            self.floor = float(metric.compute())
-            metric.reset()  # keeps the real features
-        except Exception as e:  # offline, the download fails in many ways
-            self._skip(f"its weights could not be loaded or run ({type(e).__name__}: {e}); "
-                       "it needs a network connection the first time (e.g. Colab)")
-            return
-        self.metric = metric
-
-    def _skip(self, why: str) -> None:
-        self.note = f"Inception FID skipped: {why}."
-        warnings.warn(self.note, RuntimeWarning, stacklevel=4)
-
-    @staticmethod
-    def _rgb(x: torch.Tensor) -> torch.Tensor:
-        return ((x + 1) / 2).clamp(0, 1).expand(-1, 3, -1, -1)
-
-    def tee(self, batches):
-        """Pass ``batches`` through, feeding each to the metric as generated images."""
-        for x in batches:
-            if self.metric is not None:
-                try:
-                    self.metric.update(self._rgb(x), real=False)
-                except Exception as e:
-                    self.metric = None
-                    self._skip(f"it failed on the samples ({type(e).__name__}: {e})")
-            yield x
-
-    def compute(self) -> tuple[float | None, float | None]:
-        """(FID of the samples, FID of the test split): ``None`` for both when skipped."""
-        if self.metric is None:
-            return None, None
-        try:
-            return float(self.metric.compute()), self.floor
-        except Exception as e:
-            self._skip(f"it failed on the samples ({type(e).__name__}: {e})")
-            return None, None
 
 
 # ----------------------------------------------------------------------------- command line
