@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from ganlib import models
+from ganlib import models, stacked
 from ganlib.losses import validation
 from ganlib.objective import Objective
 from ganlib.train import History
@@ -99,53 +99,6 @@ def fit_many(objectives: Objective | Sequence[Objective], seeds: Sequence[int], 
     return histories
 
 
-_ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.SiLU, nn.Identity)
-
-
-def _mlp_layers(net: nn.Module, params: dict[str, torch.Tensor]) -> list | None:
-    """``net`` as a list of ``(weight name, bias name)`` and element-wise modules, when it is
-    a plain chain of ``nn.Linear`` and element-wise activations (the 2-D pair) whose stacked
-    evaluation gives what ``net`` gives; None otherwise (the runs then go through ``vmap``).
-    Batched matrix products (``torch.baddbmm``) run the K networks of such a chain several
-    times faster on a CPU than ``vmap`` of ``functional_call`` does."""
-    layers = []
-    for name, m in net.named_modules():
-        if isinstance(m, nn.Linear):
-            if m.bias is None:
-                return None
-            layers.append((f"{name}.weight", f"{name}.bias"))
-        elif isinstance(m, _ELEMENTWISE):
-            layers.append(m)
-        elif len(list(m.children())) == 0 or m._forward_hooks or m._forward_pre_hooks:
-            return None  # a leaf that is neither (BatchNorm, dropout...) or a hooked module
-    with torch.no_grad():  # the chain must be the network: check it on run 0
-        n_in = params[layers[0][0]].shape[-1]
-        x = torch.randn(1, 3, n_in, generator=torch.Generator().manual_seed(0)).to(
-            params[layers[0][0]].device)
-        mine = _stacked_forward(layers, {n: p[:1] for n, p in params.items()}, x)[0]
-        try:
-            theirs = functional_call(copy.deepcopy(net).to(x.device),
-                                     {n: p[0] for n, p in params.items()}, (x[0],))
-        except (TypeError, ValueError, RuntimeError):
-            return None
-        theirs = theirs.reshape(mine.shape) if theirs.numel() == mine.numel() else None
-        if theirs is None or not torch.allclose(mine, theirs, atol=1e-6):
-            return None
-    return layers
-
-
-def _stacked_forward(layers: list, params: dict[str, torch.Tensor],
-                     x: torch.Tensor) -> torch.Tensor:
-    """K stacked chains at once: ``x`` is (K, batch, in); weights (K, out, in)."""
-    for layer in layers:
-        if isinstance(layer, tuple):
-            w, b = params[layer[0]], params[layer[1]]
-            x = torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
-        else:
-            x = layer(x)
-    return x
-
-
 class _RunView(nn.Module):
     """Run k of a stacked network, callable like the network (what a penalty receives)."""
 
@@ -177,8 +130,8 @@ class _Batch:
         self.g_base = copy.deepcopy(nets[0][0]).to("meta")
         self.d_base = copy.deepcopy(nets[0][1]).to("meta")
         self.z_dim = nets[0][0].z_dim
-        self.g_layers = _mlp_layers(nets[0][0], self.g)
-        self.d_layers = _mlp_layers(nets[0][1], self.d)
+        self.g_layers = stacked.mlp_layers(nets[0][0], self.g)
+        self.d_layers = stacked.mlp_layers(nets[0][1], self.d)
         self.one_pass = models.per_sample(nets[0][1])
         self.streams = []
         for s in seeds:  # fit seeds the global stream; here each run keeps its own copy of it
@@ -190,12 +143,12 @@ class _Batch:
 
     def G(self, params, z):
         if self.g_layers is not None:
-            return _stacked_forward(self.g_layers, params, z)
+            return stacked.forward(self.g_layers, params, z)
         return vmap(lambda p, z: functional_call(self.g_base, p, (z,)))(params, z)
 
     def D(self, params, x):
         if self.d_layers is not None:
-            out = _stacked_forward(self.d_layers, params, x)
+            out = stacked.forward(self.d_layers, params, x)
             return out.squeeze(-1) if out.shape[-1] == 1 else out
         return vmap(lambda p, x: functional_call(self.d_base, p, (x,)))(params, x)
 

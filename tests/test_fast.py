@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganlib import data, ensemble, losses, models, train
+from ganlib import data, ensemble, losses, models, stacked, train
 from ganlib.__main__ import main as cli
 from ganlib.objective import Objective
 
@@ -159,10 +159,10 @@ def test_stacked_products_are_the_networks_and_anything_else_goes_through_vmap()
     torch.manual_seed(0)
     G, D = models.pair("2d")
     params = {n: p.detach()[None].repeat(3, *[1] * p.dim()) for n, p in D.named_parameters()}
-    layers = ensemble._mlp_layers(D, params)
+    layers = stacked.mlp_layers(D, params)
     assert layers is not None and len(layers) == 7  # 4 Linear + 3 LeakyReLU
     x = torch.randn(3, 10, 2)
-    torch.testing.assert_close(ensemble._stacked_forward(layers, params, x).squeeze(-1),
+    torch.testing.assert_close(stacked.forward(layers, params, x).squeeze(-1),
                                D(x.reshape(30, 2)).reshape(3, 10))
 
     class Scaled(nn.Module):  # a leaf the chain does not know: not an element-wise activation
@@ -170,7 +170,7 @@ def test_stacked_products_are_the_networks_and_anything_else_goes_through_vmap()
             return 2 * x
 
     odd = models.MLPDiscriminator(activation=Scaled)
-    assert ensemble._mlp_layers(odd, {n: p.detach()[None] for n, p in
+    assert stacked.mlp_layers(odd, {n: p.detach()[None] for n, p in
                                       odd.named_parameters()}) is None
     nets = []
     for s in (0, 1):
