@@ -98,7 +98,8 @@ def w2_floor(mixture: Mixture, n: int, seed: int = 0, repeats: int = 3) -> float
     return _w2_floor(centers, float(mixture.std), n, seed, repeats)
 
 
-def mode_flags(samples: torch.Tensor, mixture: Mixture):
+def mode_flags(samples: torch.Tensor,
+               mixture: Mixture) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """For every sample: its nearest mode, whether it is high quality (within 3 std of it)
     and whether it lies within the coverage radius of it."""
     nearest, hq = mode_histogram(samples, mixture)
@@ -125,7 +126,7 @@ def mode_metrics(samples: torch.Tensor, mixture: Mixture, n_w2: int = 2_000,
                  seed: int = 0) -> ModeMetrics:
     """Modes covered (3 std and radius rules), % high quality, KL of the mode histogram,
     W2 and its floor for 2-D samples."""
-    nearest, hq = mode_histogram(samples, mixture)
+    nearest, hq, near = mode_flags(samples, mixture)
     m = len(mixture.centers)
     counts = torch.bincount(nearest[hq], minlength=m).double()
     p = counts / counts.sum().clamp_min(1)
@@ -134,7 +135,7 @@ def mode_metrics(samples: torch.Tensor, mixture: Mixture, n_w2: int = 2_000,
     gen = torch.Generator(device=mixture.device).manual_seed(seed)
     n = min(n_w2, len(samples))
     target, _ = mixture.sample(n, generator=gen)
-    c = mode_counts(samples, mixture)
+    c = counts_from_flags(nearest, hq, near, m)
     return ModeMetrics(c["modes"], m, c["high_quality"], kl,
                        wasserstein2(samples[:n], target), c["modes_radius"],
                        w2_floor(mixture, n))

@@ -136,8 +136,8 @@ def _sample_name(row: dict, suffix: str) -> str:
 
 
 def stored_samples(out: str | Path, row: dict) -> torch.Tensor:
-    """The 1,000 samples a 2-D cell stored under ``out/samples`` (``row``: the cell or any of
-    its rows), as float32 points of shape (1000, 2)."""
+    """The samples a 2-D cell stored under ``out/samples`` (its first 1,000; ``row``: the
+    cell or any of its rows), as float32 points of shape (n, 2)."""
     path = Path(out) / "samples" / _sample_name(row, ".npy")
     if not path.exists():
         raise FileNotFoundError(f"no samples stored for {cell_key(row)} in {path.parent}; "
