@@ -3,6 +3,7 @@
     python -m benchmarks.step [--losses nonsaturating,wgan-gp] [--kind 2d|image|image-small]
                               [--steps 2000] [--repeats 3] [--seeds 5]
                               [--channels-last auto|on|off] [--pytorch-layers]
+                              [--device cpu|cuda]
 
 For each loss: ``train.fit`` for ``--steps`` generator steps (each with the loss's
 ``n_critic`` discriminator steps) on ring8 (batch 256) or Fashion-MNIST (batch 64), on the
@@ -12,7 +13,9 @@ rate this process measures for the pair's largest product, just before and after
 ``--seeds K`` (2-D only) also times K seeds trained together by ``ensemble.fit_many``
 against K ``fit`` runs one after another. ``--pytorch-layers`` also times the networks with
 PyTorch's layers in place of ``ganlib.convs``' (the same weights), interleaved. Times are
-process CPU time (one torch thread unless ``--threads``): on a shared machine, pin the
+process CPU time on a CPU and wall time on a GPU (``--device cuda``; ``fit`` then replays
+each step as a CUDA graph, and the floor is that device's product rate). On a CPU (one
+torch thread unless ``--threads``) on a shared machine, pin the
 process to one core (``taskset -c 1``) and read the load printed with the numbers.
 """
 
@@ -28,7 +31,7 @@ import torch
 
 from benchmarks.epoch import LAYOUTS, machine
 from benchmarks.floor import describe, largest_product, matmul_rate, step_flops
-from ganlib import convs, data, ensemble, losses, train
+from ganlib import config, convs, data, ensemble, losses, train
 
 
 def load() -> str:
@@ -107,6 +110,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="also time this many seeds batched against sequential (2-D)")
     parser.add_argument("--batch", type=int, default=None, help="default: 256 (2-D), 64")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default), cuda, cuda:N or mps; on a GPU the times "
+                             "are wall times")
     parser.add_argument("--channels-last", choices=list(LAYOUTS), default="auto",
                         help="convolution weights channels-last (auto: fit's default, on a CPU)")
     parser.add_argument("--pytorch-layers", action="store_true",
@@ -122,13 +128,18 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--seeds batches the 2-D pair only")
     torch.set_num_threads(args.threads)
     os.environ["GANLIB_PROGRESS"] = "0"
-    device = torch.device("cpu")
+    try:
+        device = config.get_device(args.device)
+    except ValueError as e:
+        parser.error(str(e))
     source = _source(args.kind, device)
+    clock = 1 if device.type == "cpu" else 0  # process CPU time on a CPU, else wall time
+    clock_name = "CPU" if clock else "wall"
     batch = args.batch or (256 if args.kind == "2d" else 64)
     shape = largest_product(list(losses.make_models(names[0], args.kind)), batch)
 
     print(f"device: {machine(device)}; {load()}")
-    rate = matmul_rate(*shape)
+    rate = matmul_rate(*shape, device=device)
     print(f"matmul {shape[0]}x{shape[1]} @ {shape[1]}x{shape[2]}: {rate / 1e9:.1f} GFLOP/s")
     for name in names:
         flops = step_flops(functools.partial(_fit, name, args.kind, source, batch=batch))
@@ -140,18 +151,21 @@ def main(argv: list[str] | None = None) -> None:
                          LAYOUTS[args.channels_last])
         floor = flops / rate
         print(f"{name}: {flops / 1e9:.3f} GFLOP per generator step; {args.steps} steps x "
-              f"{args.repeats}: CPU {describe(t[1], floor)}, wall {t[0] * 1e3:.2f} ms")
+              f"{args.repeats}: {clock_name} {describe(t[clock], floor)}, wall "
+              f"{t[0] * 1e3:.2f} ms")
         if args.pytorch_layers:
             print(f"  with PyTorch's layers in place of ganlib.convs' (runs interleaved with "
-                  f"the above): CPU {describe(theirs[1], floor)}; {theirs[1] / t[1]:.2f}x")
+                  f"the above): {clock_name} {describe(theirs[clock], floor)}; "
+                  f"{theirs[clock] / t[clock]:.2f}x")
         if args.seeds:
             together, apart = time_ensemble(name, source, args.steps, batch, args.seeds,
                                             args.repeats)
             k_floor = args.seeds * floor
-            print(f"  {args.seeds} seeds per step: fit_many CPU {describe(together[1], k_floor)}"
-                  f"; {args.seeds} x fit CPU {describe(apart[1], k_floor)}; "
-                  f"speed-up {apart[1] / together[1]:.2f}x (wall {apart[0] / together[0]:.2f}x)")
-    rate_after = matmul_rate(*shape)
+            print(f"  {args.seeds} seeds per step: fit_many {clock_name} "
+                  f"{describe(together[clock], k_floor)}; {args.seeds} x fit {clock_name} "
+                  f"{describe(apart[clock], k_floor)}; speed-up "
+                  f"{apart[clock] / together[clock]:.2f}x (wall {apart[0] / together[0]:.2f}x)")
+    rate_after = matmul_rate(*shape, device=device)
     print(f"matmul again: {rate_after / 1e9:.1f} GFLOP/s; {load()}")
 
 
