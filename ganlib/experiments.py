@@ -163,7 +163,7 @@ def networks(name: str, source, n_classes: int | None = None, seed: int | None =
 
 
 def setup(name: str, source, n_classes: int | None = None, seed: int | None = None,
-          paper: bool = False, pair: str | None = None, **params):
+          paper: bool = False, pair: str | None = None, with_nets: bool = True, **params):
     """Everything ``fit`` needs to train loss ``name`` on ``source``:
     ``(objective, (G, D), fit_kwargs)``.
 
@@ -175,11 +175,13 @@ def setup(name: str, source, n_classes: int | None = None, seed: int | None = No
     InfoGAN's codes, autoencoders for EBGAN/BEGAN). With ``seed``, their initial weights
     depend on the seed alone, not on whatever ran before in the process. On images, ``pair``
     chooses the networks ("image" or "image-small"; pass ``profile.image_pair``).
+    ``with_nets=False`` builds no networks (``(G, D)`` is then ``None``), for a caller that
+    builds its own.
     """
     from ganlib import losses
 
     dataset, kind, _ = _dataset(source)
-    nets = networks(name, source, n_classes, seed, pair)
+    nets = networks(name, source, n_classes, seed, pair) if with_nets else None
     if kind == "image" and pair is not None:
         kind = pair
     if dataset is None:
@@ -203,11 +205,12 @@ def run_2d(name: str, mixture: data.Mixture, profile: config.Profile, seed: int 
     builds (G, D) instead of the loss's networks, after seeding with ``seed``;
     ``settings_of`` names the data set whose settings to use (a rescaled ring takes
     ``"ring8"``'s). ``run.objective`` is the loss as trained."""
-    objective, (G, D), kw = setup(name, settings_of or mixture, seed=seed, paper=paper,
-                                  **params)
+    objective, nets, kw = setup(name, settings_of or mixture, seed=seed, paper=paper,
+                                with_nets=build_nets is None, **params)
     if build_nets is not None:
         config.seed_everything(seed)
-        G, D = build_nets()
+        nets = build_nets()
+    G, D = nets
     if transform_d is not None:
         D = transform_d(D)
     run = train_2d(objective, mixture, profile, seed, nets=(G, D),
