@@ -5,7 +5,8 @@ numbers (glued into the Takeaways), so that no comparative claim is written by h
   :func:`run_settled` whether a 2-D run did (modes found, modes covered, sharpness), and
   :func:`settled_at` whether a longer run had by a given budget; a chapter reads a run as
   a property of the loss only when it has; :func:`rule_reliability` says how often the
-  rule calls a generator that does not change settled (the counts' sampling noise).
+  rule calls a generator that does not change settled (the counts' sampling noise), and
+  :func:`noise_tolerances` widens the rule's tolerances to that noise.
 * :func:`verdict_2d` describes a 2-D result over seeds: full coverage, a collapse to some
   modes at convergence, or "too short to read".
 * :func:`meets_image_targets` checks an evaluator score (or a results row) against the
@@ -40,12 +41,34 @@ def settled(curve: Sequence[dict], key: str = "modes", last: int = 3,
     return len(values) == last and max(values) - min(values) <= tol
 
 
-def run_settled(curve: Sequence[dict], last: int = 3) -> bool:
+# how far each count of a 2-D run may move over the last evaluations of a settled run
+TOLERANCES = {"modes_radius": 0.0, "modes": 1.0, "high_quality": 10.0}
+
+
+def run_settled(curve: Sequence[dict], last: int = 3,
+                tolerances: Mapping[str, float] | None = None) -> bool:
     """A 2-D run has settled when, over its last ``last`` evaluations, the modes it found
     did not change, the modes it covers at the 3-std rule moved by at most one and its
-    share of high-quality samples by at most 10 points."""
-    return (settled(curve, "modes_radius", last) and settled(curve, "modes", last, tol=1)
-            and settled(curve, "high_quality", last, tol=10.0))
+    share of high-quality samples by at most 10 points (:data:`TOLERANCES`; ``tolerances``,
+    for example :func:`noise_tolerances`, replaces them)."""
+    tol = TOLERANCES if tolerances is None else tolerances
+    return all(settled(curve, key, last, tol=tol[key]) for key in TOLERANCES)
+
+
+def _fixed_generator_curves(samples: torch.Tensor, mixture, n_eval: int, trials: int,
+                            last: int, seed: int):
+    """``trials`` curves of ``last`` evaluations of one generator that does not change: each
+    evaluation ``n_eval`` points drawn with replacement from ``samples``."""
+    if len(samples) < 1 or n_eval < 1 or trials < 1:
+        raise ValueError(f"need samples, n_eval >= 1 and trials >= 1; got {len(samples)} "
+                         f"samples, n_eval={n_eval}, trials={trials}")
+    flags = metrics.mode_flags(samples, mixture)
+    gen = torch.Generator(device=samples.device).manual_seed(seed)
+    for _ in range(trials):
+        draws = [torch.randint(len(samples), (n_eval,), generator=gen, device=samples.device)
+                 for _ in range(last)]
+        yield [metrics.counts_from_flags(*(f[i] for f in flags), len(mixture.centers))
+               for i in draws]
 
 
 def rule_reliability(samples: torch.Tensor, mixture, n_eval: int, trials: int = 100,
@@ -60,29 +83,38 @@ def rule_reliability(samples: torch.Tensor, mixture, n_eval: int, trials: int = 
     about the 20% share :func:`ganlib.metrics.covered` asks for is counted in one
     evaluation and not in the next, and the verdict cannot tell training from noise.
     """
-    if len(samples) < 1 or n_eval < 1 or trials < 1:
-        raise ValueError(f"need samples, n_eval >= 1 and trials >= 1; got {len(samples)} "
-                         f"samples, n_eval={n_eval}, trials={trials}")
-    flags = metrics.mode_flags(samples, mixture)
-    gen = torch.Generator(device=samples.device).manual_seed(seed)
-    settled_count = 0
-    for _ in range(trials):
-        draws = [torch.randint(len(samples), (n_eval,), generator=gen, device=samples.device)
-                 for _ in range(last)]
-        curve = [metrics.counts_from_flags(*(f[i] for f in flags), len(mixture.centers))
-                 for i in draws]
-        settled_count += run_settled(curve, last)
-    return settled_count / trials
+    curves = _fixed_generator_curves(samples, mixture, n_eval, trials, last, seed)
+    return sum(run_settled(curve, last) for curve in curves) / trials
 
 
-def settled_at(curve: Sequence[Mapping], budget: int, every: int, last: int = 3) -> bool:
+def noise_tolerances(samples: torch.Tensor, mixture, n_eval: int, trials: int = 100,
+                     last: int = 3, q: float = 0.95, seed: int = 0) -> dict[str, float]:
+    """:data:`TOLERANCES` widened to the counts' own noise: for each count, the ``q``-quantile
+    of how far it moves over ``last`` evaluations of one generator that does not change
+    (drawn from ``samples`` as in :func:`rule_reliability`), and never less than the rule's
+    own tolerance. With them, :func:`run_settled` calls such a generator settled in about
+    ``q`` of its evaluations or more, and "not settled" means moved beyond that noise."""
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q is a quantile in (0, 1), got {q}")
+    spans = {key: [] for key in TOLERANCES}
+    for curve in _fixed_generator_curves(samples, mixture, n_eval, trials, last, seed):
+        for key in TOLERANCES:
+            values = [float(point[key]) for point in curve]
+            spans[key].append(max(values) - min(values))
+    return {key: max(TOLERANCES[key], float(torch.tensor(v).quantile(q)))
+            for key, v in spans.items()}
+
+
+def settled_at(curve: Sequence[Mapping], budget: int, every: int, last: int = 3,
+               tolerances: Mapping[str, float] | None = None) -> bool:
     """:func:`run_settled` as a run of ``budget`` steps scored every ``every`` steps sees it:
     on the evaluations of ``curve`` (dicts or results rows with ``step``) at multiples of
-    ``every`` up to ``budget``. False for a curve that does not reach ``budget``."""
+    ``every`` up to ``budget``, with the rule's ``tolerances``. False for a curve that does
+    not reach ``budget``."""
     points = sorted((p for p in curve if int(p["step"]) <= budget
                      and int(p["step"]) % every == 0), key=lambda p: int(p["step"]))
     return (bool(points) and int(points[-1]["step"]) == budget
-            and run_settled(points[-last:], last))
+            and run_settled(points[-last:], last, tolerances))
 
 
 def full_coverage(m) -> bool:

@@ -131,3 +131,25 @@ def test_rule_reliability_tells_the_metrics_noise_from_a_generator_that_moved():
     assert readout.rule_reliability(on_the_threshold, grid, n_eval=n, trials=20) < 0.2
     with pytest.raises(ValueError, match="trials"):
         readout.rule_reliability(target, grid, n_eval=n, trials=0)
+
+
+def test_noise_tolerances_widen_the_rule_to_the_counts_own_noise_and_no_further():
+    grid, n = data.grid25(), 5000
+    target, _ = grid.sample(n, generator=torch.Generator().manual_seed(0))
+    # a sharp generator's counts do not move: the rule's own tolerances stand
+    assert readout.noise_tolerances(target, grid, n_eval=n, trials=20) == readout.TOLERANCES
+    per_mode = round(0.2 * n / 25)  # every mode on the threshold, as above
+    at_modes = grid.centers.repeat_interleave(per_mode, 0)
+    between = (grid.centers + torch.tensor([1.0, 0.0])).repeat_interleave(
+        (n - len(at_modes)) // 25, 0)
+    noisy = torch.cat([at_modes, between])
+    tol = readout.noise_tolerances(noisy, grid, n_eval=n, trials=50)
+    assert tol["modes_radius"] >= 3 and tol["modes"] >= 3
+    # with them, three fresh evaluations of that same generator mostly pass the rule...
+    fresh = readout._fixed_generator_curves(noisy, grid, n, 40, 3, seed=1)
+    assert sum(readout.run_settled(c, tolerances=tol) for c in fresh) >= 30
+    # ... and a run that moves by more than its noise does not
+    moving = [{"modes_radius": r, "modes": r, "high_quality": 30.0} for r in (5, 12, 20)]
+    assert not readout.run_settled(moving, tolerances=tol)
+    with pytest.raises(ValueError, match="quantile"):
+        readout.noise_tolerances(noisy, grid, n_eval=n, q=1.0)
