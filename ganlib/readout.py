@@ -92,8 +92,9 @@ def noise_tolerances(samples: torch.Tensor, mixture, n_eval: int, trials: int = 
     """:data:`TOLERANCES` widened to the counts' own noise: for each count, the ``q``-quantile
     of how far it moves over ``last`` evaluations of one generator that does not change
     (drawn from ``samples`` as in :func:`rule_reliability`), and never less than the rule's
-    own tolerance. With them, :func:`run_settled` calls such a generator settled in about
-    ``q`` of its evaluations or more, and "not settled" means moved beyond that noise."""
+    own tolerance. With them, :func:`run_settled` calls such a generator settled in most of
+    its evaluations (each count alone stays within its tolerance in about ``q`` of them),
+    and "not settled" means moved beyond that noise."""
     if not 0.0 < q < 1.0:
         raise ValueError(f"q is a quantile in (0, 1), got {q}")
     spans = {key: [] for key in TOLERANCES}
