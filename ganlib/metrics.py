@@ -51,15 +51,20 @@ def spacing(mixture: Mixture) -> float:
     return float(d[~torch.eye(len(d), dtype=torch.bool, device=d.device)].min())
 
 
-def mode_histogram(samples: torch.Tensor, mixture: Mixture, k_std: float = 3.0,
-                   radius: float | None = None):
-    """Nearest mode of each sample and whether it is high quality: within ``k_std`` std of
-    it, or within ``radius`` when given."""
+def _nearest_mode(samples: torch.Tensor, mixture: Mixture) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distance of each sample to its nearest mode, and that mode."""
     if samples.ndim != 2 or samples.shape[1] != mixture.centers.shape[1]:
         raise ValueError(f"samples must have shape (n, {mixture.centers.shape[1]}), "
                          f"got {tuple(samples.shape)}")
     dist = torch.cdist(samples.float(), mixture.centers.to(samples.device))
-    d_min, nearest = dist.min(dim=1)
+    return dist.min(dim=1)
+
+
+def mode_histogram(samples: torch.Tensor, mixture: Mixture, k_std: float = 3.0,
+                   radius: float | None = None):
+    """Nearest mode of each sample and whether it is high quality: within ``k_std`` std of
+    it, or within ``radius`` when given."""
+    d_min, nearest = _nearest_mode(samples, mixture)
     return nearest, d_min <= (k_std * mixture.std if radius is None else radius)
 
 
@@ -102,24 +107,19 @@ def mode_flags(samples: torch.Tensor,
                mixture: Mixture) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """For every sample: its nearest mode, whether it is high quality (within 3 std of it)
     and whether it lies within the coverage radius of it."""
-    nearest, hq = mode_histogram(samples, mixture)
-    _, near = mode_histogram(samples, mixture, radius=COVERAGE_RADIUS * spacing(mixture))
-    return nearest, hq, near
+    d_min, nearest = _nearest_mode(samples, mixture)
+    return nearest, d_min <= 3.0 * mixture.std, d_min <= COVERAGE_RADIUS * spacing(mixture)
 
 
 def counts_from_flags(nearest: torch.Tensor, hq: torch.Tensor, near: torch.Tensor,
                       n_modes: int) -> dict:
-    """:func:`mode_counts` from the samples' :func:`mode_flags` (so that a resample of the
-    same points is scored without measuring distances again)."""
+    """The counts a 2-D run's convergence is judged by (``readout.run_settled``), from the
+    samples' :func:`mode_flags` (so that a resample of the same points is scored without
+    measuring distances again): modes covered at 3 std (``modes``) and at the coverage
+    radius (``modes_radius``), and the % of high-quality samples (``high_quality``); the
+    same numbers as :func:`mode_metrics`."""
     return {"modes": covered(nearest, hq, n_modes), "modes_radius": covered(nearest, near, n_modes),
             "high_quality": 100.0 * float(hq.double().mean())}
-
-
-def mode_counts(samples: torch.Tensor, mixture: Mixture) -> dict:
-    """The counts a 2-D run's convergence is judged by (``readout.run_settled``): modes
-    covered at 3 std (``modes``) and at the coverage radius (``modes_radius``), and the %
-    of high-quality samples (``high_quality``); the same numbers as :func:`mode_metrics`."""
-    return counts_from_flags(*mode_flags(samples, mixture), len(mixture.centers))
 
 
 def mode_metrics(samples: torch.Tensor, mixture: Mixture, n_w2: int = 2_000,

@@ -105,13 +105,19 @@ def test_chapter_runs_use_the_data_fit_settings_and_score_along_the_way():
     assert run.extra["scores"].n == 64
 
 
-def test_mode_counts_are_the_numbers_mode_metrics_reports():
+def test_the_rules_counts_are_the_numbers_mode_metrics_reports():
     grid = data.grid25()
     x, _ = grid.sample(3000, generator=torch.Generator().manual_seed(1))
     x = x * 1.4  # blurred and off-centre: some modes counted, some not
     m = metrics.mode_metrics(x, grid)
-    assert metrics.mode_counts(x, grid) == {"modes": m.modes, "modes_radius": m.modes_radius,
-                                            "high_quality": m.high_quality}
+    assert metrics.counts_from_flags(*metrics.mode_flags(x, grid), 25) == {
+        "modes": m.modes, "modes_radius": m.modes_radius, "high_quality": m.high_quality}
+    # the flags are mode_histogram's at the 3-std rule and at the coverage radius
+    nearest, hq, near = metrics.mode_flags(x, grid)
+    radius = metrics.COVERAGE_RADIUS * metrics.spacing(grid)
+    for flags, kw in ((hq, {}), (near, {"radius": radius})):
+        theirs = metrics.mode_histogram(x, grid, **kw)
+        assert torch.equal(nearest, theirs[0]) and torch.equal(flags, theirs[1])
 
 
 def test_rule_reliability_tells_the_metrics_noise_from_a_generator_that_moved():
