@@ -124,23 +124,30 @@ def full_coverage(m) -> bool:
 
 
 def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None,
-               steps: int | None = None) -> str:
+               steps: int | None = None,
+               tolerances: Sequence[Mapping[str, float]] | None = None) -> str:
     """One sentence on a loss's 2-D runs (one :class:`~ganlib.metrics.ModeMetrics` per
-    seed, and their curves when scored along the way)."""
+    seed, and their curves when scored along the way). With ``tolerances`` (one mapping per
+    run, :func:`noise_tolerances` of its final samples) each run is judged settled within
+    its counts' own sampling noise rather than by the rule's fixed tolerances."""
     if not metrics:
         raise ValueError("verdict_2d needs the metrics of at least one run")
     n, total = len(metrics), metrics[0].total_modes
     runs = "the run" if n == 1 else f"{n} seeds"
     modes = sorted(m.modes for m in metrics)
     found = sorted(m.modes_radius for m in metrics)
-    unsettled = [] if curves is None else [i for i, c in enumerate(curves)
-                                           if not run_settled(c)]
+    if tolerances is not None and (curves is None or len(tolerances) != len(curves)):
+        raise ValueError(f"tolerances need one mapping per curve; got "
+                         f"{len(tolerances)} for {0 if curves is None else len(curves)} curves")
+    tols = [None] * n if tolerances is None else list(tolerances)
+    unsettled = [] if curves is None else [i for i, (c, t) in enumerate(zip(curves, tols))
+                                           if not run_settled(c, tolerances=t)]
     if unsettled:
         when = f" after {steps:,} steps" if steps else ""
         who = "the run" if n == 1 else f"{len(unsettled)} of {runs}"
-        return (f"{who} had not settled{when} (modes or sharpness "
-                "still changing over the last evaluations): too short to read as a property "
-                "of the loss")
+        beyond = " beyond the counts' sampling noise" if tolerances is not None else ""
+        return (f"{who} had not settled{when} (modes or sharpness still changing{beyond} over "
+                "the last evaluations): too short to read as a property of the loss")
     if found[-1] == 0:
         return (f"no samples near any mode in {runs}: training failed at these settings, "
                 "which says more about the settings than about the loss")

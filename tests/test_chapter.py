@@ -23,8 +23,18 @@ def test_2d_section_runs_every_seed_and_says_what_the_numbers_say():
     fig = chapter.figure_2d(runs, seed=5)
     assert len(fig.axes) == 2
     verdicts = chapter.glue_2d("t", runs, P)
+    mixture = data.ring8()
+    tolerances = [readout.noise_tolerances(r.samples, mixture, P.n_eval_2d)
+                  for r in runs["ring8"]]
+    assert [chapter.noise_tolerances(r, "ring8") for r in runs["ring8"]] == tolerances
     assert verdicts["ring8"] == readout.verdict_2d([r.metrics for r in runs["ring8"]],
-                                                   [r.curve for r in runs["ring8"]], 40)
+                                                   [r.curve for r in runs["ring8"]], 40,
+                                                   tolerances)
+    for r, tol in zip(runs["ring8"], tolerances):  # the table's column says which rule held
+        label = chapter.settled_label(r, "ring8")
+        assert label == ("yes" if readout.run_settled(r.curve) else "within noise"
+                         if readout.run_settled(r.curve, tolerances=tol) else "no")
+        assert f"| {label} |" in table
 
 
 def test_image_section_scores_the_profiles_pair():

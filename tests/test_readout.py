@@ -66,6 +66,25 @@ def test_verdict_2d_reads_coverage_collapse_and_unsettled_runs():
         readout.verdict_2d([])
 
 
+def test_verdict_2d_judges_each_run_within_its_own_noise():
+    moving = curve(6, 8, 7)  # the modes found changed: the rule's own tolerances refuse it
+    metrics_ = [mm(8, 93.0), mm(7, 90.0)]
+    strict = {"modes_radius": 0.0, "modes": 1.0, "high_quality": 10.0}
+    noisy = {"modes_radius": 2.0, "modes": 2.0, "high_quality": 10.0}
+    assert "had not settled" in readout.verdict_2d(metrics_, [curve(8, 8, 8), moving])
+    text = readout.verdict_2d(metrics_, [curve(8, 8, 8), moving], 8000, [strict, strict])
+    assert text.startswith("1 of 2 seeds had not settled after 8,000 steps (modes or "
+                           "sharpness still changing beyond the counts' sampling noise")
+    # within the second run's noise the same curves settle, and the verdict reads the result
+    assert readout.verdict_2d(metrics_, [curve(8, 8, 8), moving], 8000,
+                              [strict, noisy]).startswith("all 8 modes with at least 80%")
+    # a run moving beyond its noise stays unsettled
+    assert "had not settled" in readout.verdict_2d(
+        metrics_, [curve(8, 8, 8), curve(2, 8, 5)], 8000, [strict, noisy])
+    with pytest.raises(ValueError, match="one mapping per curve"):
+        readout.verdict_2d(metrics_, [moving, moving], 8000, [noisy])
+
+
 def im(fd, recall, coverage, floor=0.81):
     f = ImageMetrics(floor, 0.7, 0.7, 1.0, 0.0, 0.9, 10_000)
     return ImageMetrics(fd, 0.5, recall, coverage, 0.1, 0.9, 10_000, floor=f)
