@@ -6,7 +6,8 @@ numbers (glued into the Takeaways), so that no comparative claim is written by h
   :func:`settled_at` whether a longer run had by a given budget; a chapter reads a run as
   a property of the loss only when it has; :func:`rule_reliability` says how often the
   rule calls a generator that does not change settled (the counts' sampling noise), and
-  :func:`noise_tolerances` widens the rule's tolerances to that noise.
+  :func:`noise_tolerances` widens the rule's tolerances to that noise (:func:`rule_noise`
+  gives both from one set of draws).
 * :func:`verdict_2d` describes a 2-D result over seeds: full coverage, a collapse to some
   modes at convergence, or "too short to read".
 * :func:`meets_image_targets` checks an evaluator score (or a results row) against the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import torch
 
@@ -71,39 +73,54 @@ def _fixed_generator_curves(samples: torch.Tensor, mixture, n_eval: int, trials:
                for i in draws]
 
 
-def rule_reliability(samples: torch.Tensor, mixture, n_eval: int, trials: int = 100,
-                     last: int = 3, seed: int = 0) -> float:
-    """How often :func:`run_settled` calls a generator that does not change settled.
+class RuleNoise(NamedTuple):
+    """How the settled rule fares on one generator that does not change (:func:`rule_noise`)."""
+
+    reliability: float  # the share of trials the rule calls settled
+    tolerances: dict[str, float]  # the rule's tolerances widened to the counts' noise
+
+
+def rule_noise(samples: torch.Tensor, mixture, n_eval: int, trials: int = 100, last: int = 3,
+               q: float = 0.95, seed: int = 0) -> RuleNoise:
+    """The settled rule against the counts' own sampling noise, from one set of draws.
 
     Each of ``trials`` times, ``last`` evaluations of ``n_eval`` points are drawn with
     replacement from ``samples`` (a run's stored samples: so they score one fixed generator
-    whose distribution is those samples') and judged by the rule; the share it calls
-    settled is returned. Near 1, the rule's "not settled" on a run like this one means that
-    the run moved. Well below 1, the counts' own sampling noise trips it: a mode holding
+    whose distribution is those samples'). ``reliability`` is the share of trials that
+    :func:`run_settled` calls settled. Near 1, the rule's "not settled" on a run like this
+    one means that the run moved. Well below 1, the counts' noise trips it: a mode holding
     about the 20% share :func:`ganlib.metrics.covered` asks for is counted in one
     evaluation and not in the next, and the verdict cannot tell training from noise.
-    """
-    curves = _fixed_generator_curves(samples, mixture, n_eval, trials, last, seed)
-    return sum(run_settled(curve, last) for curve in curves) / trials
+    ``tolerances`` are :data:`TOLERANCES` widened to that noise: for each count, the
+    ``q``-quantile of how far it moves over the ``last`` evaluations, never less than the
+    rule's own. With them, :func:`run_settled` calls such a generator settled in most of its
+    evaluations (each count alone stays within its tolerance in about ``q`` of them), and
+    "not settled" means moved beyond that noise."""
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q is a quantile in (0, 1), got {q}")
+    passed, spans = 0, {key: [] for key in TOLERANCES}
+    for curve in _fixed_generator_curves(samples, mixture, n_eval, trials, last, seed):
+        passed += run_settled(curve, last)
+        for key in TOLERANCES:
+            values = [float(point[key]) for point in curve]
+            spans[key].append(max(values) - min(values))
+    tolerances = {key: max(TOLERANCES[key], float(torch.tensor(v).quantile(q)))
+                  for key, v in spans.items()}
+    return RuleNoise(passed / trials, tolerances)
+
+
+def rule_reliability(samples: torch.Tensor, mixture, n_eval: int, trials: int = 100,
+                     last: int = 3, seed: int = 0) -> float:
+    """How often :func:`run_settled` calls a generator that does not change settled
+    (:func:`rule_noise`'s ``reliability``)."""
+    return rule_noise(samples, mixture, n_eval, trials, last, seed=seed).reliability
 
 
 def noise_tolerances(samples: torch.Tensor, mixture, n_eval: int, trials: int = 100,
                      last: int = 3, q: float = 0.95, seed: int = 0) -> dict[str, float]:
-    """:data:`TOLERANCES` widened to the counts' own noise: for each count, the ``q``-quantile
-    of how far it moves over ``last`` evaluations of one generator that does not change
-    (drawn from ``samples`` as in :func:`rule_reliability`), and never less than the rule's
-    own tolerance. With them, :func:`run_settled` calls such a generator settled in most of
-    its evaluations (each count alone stays within its tolerance in about ``q`` of them),
-    and "not settled" means moved beyond that noise."""
-    if not 0.0 < q < 1.0:
-        raise ValueError(f"q is a quantile in (0, 1), got {q}")
-    spans = {key: [] for key in TOLERANCES}
-    for curve in _fixed_generator_curves(samples, mixture, n_eval, trials, last, seed):
-        for key in TOLERANCES:
-            values = [float(point[key]) for point in curve]
-            spans[key].append(max(values) - min(values))
-    return {key: max(TOLERANCES[key], float(torch.tensor(v).quantile(q)))
-            for key, v in spans.items()}
+    """:data:`TOLERANCES` widened to the counts' own noise (:func:`rule_noise`'s
+    ``tolerances``)."""
+    return rule_noise(samples, mixture, n_eval, trials, last, q, seed).tolerances
 
 
 def settled_at(curve: Sequence[Mapping], budget: int, every: int, last: int = 3,

@@ -178,3 +178,14 @@ def test_noise_tolerances_widen_the_rule_to_the_counts_own_noise_and_no_further(
     assert not readout.run_settled(moving, tolerances=tol)
     with pytest.raises(ValueError, match="quantile"):
         readout.noise_tolerances(noisy, grid, n_eval=n, q=1.0)
+
+
+def test_rule_noise_gives_both_readings_from_one_set_of_draws():
+    grid, n = data.grid25(), 2000
+    torch.manual_seed(3)
+    blurred = grid.sample(1000)[0]
+    blurred = blurred + 0.15 * torch.randn_like(blurred)
+    both = readout.rule_noise(blurred, grid, n_eval=n, trials=30, seed=4)
+    assert both.reliability == readout.rule_reliability(blurred, grid, n, trials=30, seed=4)
+    assert both.tolerances == readout.noise_tolerances(blurred, grid, n, trials=30, seed=4)
+    assert both.reliability < 1.0 and both.tolerances["modes"] > readout.TOLERANCES["modes"]
