@@ -101,22 +101,27 @@ def table_2d(runs: dict[str, list[Run]], seed: int = 0):
                 "modes found": f"{m.modes_radius}/{m.total_modes}",
                 "high quality %": round(m.high_quality, 1), "W2": round(m.w2, 3),
                 "W2 floor": round(m.w2_floor, 3), "D updates": f"{r.d_updates:,}",
-                "settled": settled_label(r, mix)}
+                "settled": settled_label(r)}
     return plots.table(rows)
 
 
-def noise_tolerances(run: Run, mixture: str | data.Mixture) -> dict[str, float]:
+def noise_tolerances(run: Run, mixture: str | data.Mixture | None = None) -> dict[str, float]:
     """The settled rule's tolerances for ``run`` widened to its counts' own sampling noise:
     :func:`ganlib.readout.noise_tolerances` of its final samples, which are the generator at
-    the budget itself (computed once and kept in ``run.extra["tolerances"]``)."""
+    the budget itself, on ``mixture`` (default: the one it was trained on, kept by
+    :func:`ganlib.experiments.run_2d`). Computed once and kept in ``run.extra``."""
     if "tolerances" not in run.extra:
-        mix = data.MIXTURES[mixture]() if isinstance(mixture, str) else mixture.to("cpu")
+        mix = run.extra.get("mixture") if mixture is None else mixture
+        if mix is None:
+            raise ValueError("this run does not say which mixture it was trained on: pass "
+                             "mixture= (a name such as 'ring8', or a data.Mixture)")
+        mix = data.MIXTURES[mix]() if isinstance(mix, str) else mix.to("cpu")
         run.extra["tolerances"] = readout.noise_tolerances(run.samples.cpu(), mix,
                                                            len(run.samples))
     return run.extra["tolerances"]
 
 
-def settled_label(run: Run, mixture: str | data.Mixture) -> str:
+def settled_label(run: Run, mixture: str | data.Mixture | None = None) -> str:
     """"yes" when the settled rule holds, "within noise" when it holds only with the
     tolerances widened to the run's sampling noise (:func:`noise_tolerances`), else "no"."""
     if readout.run_settled(run.curve):
@@ -162,7 +167,7 @@ def glue_2d(prefix: str, runs: dict[str, list[Run]], profile: config.Profile) ->
     for mix, rs in runs.items():
         verdicts[mix] = readout.verdict_2d([r.metrics for r in rs], [r.curve for r in rs],
                                            profile.steps_2d,
-                                           [noise_tolerances(r, mix) for r in rs])
+                                           [noise_tolerances(r) for r in rs])
         ganlib.glue(f"{prefix}-{mix}-verdict", verdicts[mix], display=False)
     first = next(iter(runs.values()))[0]
     ganlib.glue(f"{prefix}-steps-2d", f"{profile.steps_2d:,}", display=False)

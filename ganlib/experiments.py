@@ -84,7 +84,8 @@ def train_2d(objective: Objective, mixture: data.Mixture, profile: config.Profil
     if eval_every:
         curve.append({"step": profile.steps_2d, **metrics.as_dict()})
     return Run(G, D, history, samples, metrics, d_updates=profile.steps_2d * objective.n_critic,
-               steps=profile.steps_2d, curve=curve, G_ema=G_ema)
+               steps=profile.steps_2d, curve=curve, G_ema=G_ema,
+               extra={"mixture": mixture.to("cpu")})
 
 
 def train_images(objective: Objective, images: data.Images, profile: config.Profile,

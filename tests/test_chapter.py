@@ -2,6 +2,7 @@
 every seed's numbers in the table, and sentences chosen by the numbers."""
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
@@ -26,12 +27,15 @@ def test_2d_section_runs_every_seed_and_says_what_the_numbers_say():
     mixture = data.ring8()
     tolerances = [readout.noise_tolerances(r.samples, mixture, P.n_eval_2d)
                   for r in runs["ring8"]]
-    assert [chapter.noise_tolerances(r, "ring8") for r in runs["ring8"]] == tolerances
+    assert [chapter.noise_tolerances(r) for r in runs["ring8"]] == tolerances  # its own data
+    # a table whose rows are labelled otherwise still reads each run on its own mixture
+    assert "ring8 (NS), seed 5" in chapter.table_2d({"ring8 (NS)": runs["ring8"]}, seed=5
+                                                    )._repr_markdown_()
     assert verdicts["ring8"] == readout.verdict_2d([r.metrics for r in runs["ring8"]],
                                                    [r.curve for r in runs["ring8"]], 40,
                                                    tolerances)
     for r, tol in zip(runs["ring8"], tolerances):  # the table's column says which rule held
-        label = chapter.settled_label(r, "ring8")
+        label = chapter.settled_label(r)
         assert label == ("yes" if readout.run_settled(r.curve) else "within noise"
                          if readout.run_settled(r.curve, tolerances=tol) else "no")
         assert f"| {label} |" in table
@@ -163,3 +167,16 @@ def test_image_runs_in_worker_processes_equal_runs_in_this_process(monkeypatch):
     for a, b in zip(here, there, strict=True):  # one thread there, maybe more here
         assert torch.allclose(a.samples, b.samples, atol=1e-4)
         assert abs(a.extra["scores"].fd - b.extra["scores"].fd) < 1e-2 * a.extra["scores"].fd
+
+
+def test_a_run_without_its_mixture_is_judged_only_when_given_one():
+    from ganlib.experiments import Run
+
+    ring = data.ring8()
+    run = Run(None, None, None, ring.sample(500)[0],
+              curve=[{"step": s, "modes_radius": 8, "modes": 8, "high_quality": 99.0}
+                     for s in (1, 2, 3)])
+    with pytest.raises(ValueError, match="mixture="):
+        chapter.noise_tolerances(run)
+    assert chapter.noise_tolerances(run, "ring8") == readout.TOLERANCES  # target samples
+    assert chapter.settled_label(run, ring) == "yes"
