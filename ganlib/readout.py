@@ -183,6 +183,10 @@ def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None
         return (f"samples near every mode (all {total} within 0.3 spacings in at least one "
                 f"seed) but not sharp: {_span(modes)} of {total} modes at the 3-std rule, "
                 f"{_span(hq)}% high quality")
+    if modes[-1] == 0:  # nothing sharp anywhere: blurred, not collapsed
+        return (f"no mode covered at the 3-std rule in {runs} ({_span(hq)}% high-quality "
+                f"samples), with samples near {_span(found)} of {total} modes: a diffuse "
+                "generator that also misses part of the mixture")
     return f"{_span(modes)} of {total} modes in {runs}: a collapse onto part of the mixture"
 
 

@@ -57,6 +57,10 @@ def test_verdict_2d_reads_coverage_collapse_and_unsettled_runs():
         [mm(0, 0.0, radius=0), mm(0, 0.1, radius=0)])
     # found every mode but blurred: not a collapse
     assert "not sharp" in readout.verdict_2d([mm(1, 20.0, radius=8)])
+    # blurred and missing modes: no mode sharp in any seed is not called a collapse
+    text = readout.verdict_2d([mm(0, 2.8, radius=17, total=25), mm(0, 3.0, radius=15, total=25)])
+    assert text.startswith("no mode covered at the 3-std rule in 2 seeds (3% high-quality")
+    assert "near 15-17 of 25 modes" in text and "collapse" not in text
     text = readout.verdict_2d([mm(8, 93.0), mm(8, 90.0)],
                               curves=[curve(8, 8, 8), curve(4, 6, 8)], steps=6000)
     assert text.startswith("1 of 2 seeds had not settled after 6,000 steps")
