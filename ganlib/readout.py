@@ -9,7 +9,8 @@ numbers (glued into the Takeaways), so that no comparative claim is written by h
   :func:`noise_tolerances` widens the rule's tolerances to that noise (:func:`rule_noise`
   gives both from one set of draws).
 * :func:`verdict_2d` describes a 2-D result over seeds: full coverage, a collapse to some
-  modes at convergence, or "too short to read".
+  modes or a diffuse generator at convergence, or "too short to read" (with
+  ``tolerances``, judged within each run's own sampling noise).
 * :func:`meets_image_targets` checks an evaluator score (or a results row) against the
   book's image targets; :func:`verdict_image` describes a score against them
   (all 10 classes, recall >= 0.1, FD <= 100), and calls a run that misses them a failed
