@@ -109,16 +109,17 @@ def noise_tolerances(run: Run, mixture: str | data.Mixture | None = None) -> dic
     """The settled rule's tolerances for ``run`` widened to its counts' own sampling noise:
     :func:`ganlib.readout.noise_tolerances` of its final samples, which are the generator at
     the budget itself, on ``mixture`` (default: the one it was trained on, kept by
-    :func:`ganlib.experiments.run_2d`). Computed once and kept in ``run.extra``."""
-    if "tolerances" not in run.extra:
-        mix = run.extra.get("mixture") if mixture is None else mixture
-        if mix is None:
-            raise ValueError("this run does not say which mixture it was trained on: pass "
-                             "mixture= (a name such as 'ring8', or a data.Mixture)")
-        mix = data.MIXTURES[mix]() if isinstance(mix, str) else mix.to("cpu")
-        run.extra["tolerances"] = readout.noise_tolerances(run.samples.cpu(), mix,
-                                                           len(run.samples))
-    return run.extra["tolerances"]
+    :func:`ganlib.experiments.run_2d`). Computed once per mixture and kept in ``run.extra``."""
+    mix = run.extra.get("mixture") if mixture is None else mixture
+    if mix is None:
+        raise ValueError("this run does not say which mixture it was trained on: pass "
+                         "mixture= (a name such as 'ring8', or a data.Mixture)")
+    mix = data.MIXTURES[mix]() if isinstance(mix, str) else mix.to("cpu")
+    key = (mix.name, tuple(mix.centers.flatten().tolist()), mix.std)
+    cache = run.extra.setdefault("tolerances", {})
+    if key not in cache:
+        cache[key] = readout.noise_tolerances(run.samples.cpu(), mix, len(run.samples))
+    return cache[key]
 
 
 def settled_label(run: Run, mixture: str | data.Mixture | None = None) -> str:

@@ -7,7 +7,8 @@ numbers (glued into the Takeaways), so that no comparative claim is written by h
   a property of the loss only when it has; :func:`rule_reliability` says how often the
   rule calls a generator that does not change settled (the counts' sampling noise), and
   :func:`noise_tolerances` widens the rule's tolerances to that noise (:func:`rule_noise`
-  gives both from one set of draws).
+  gives both from one set of draws); :func:`movement` says which way a run's counts went
+  (still rising, falling, or both: an oscillation).
 * :func:`verdict_2d` describes a 2-D result over seeds: full coverage, a collapse to some
   modes or a diffuse generator at convergence, or "too short to read" (with
   ``tolerances``, judged within each run's own sampling noise).
@@ -134,6 +135,26 @@ def settled_at(curve: Sequence[Mapping], budget: int, every: int, last: int = 3,
                      and int(p["step"]) % every == 0), key=lambda p: int(p["step"]))
     return (bool(points) and int(points[-1]["step"]) == budget
             and run_settled(points[-last:], last, tolerances))
+
+
+def movement(curve: Sequence[Mapping], tolerances: Mapping[str, float] | None = None) -> str:
+    """How a 2-D run's counts moved over ``curve`` (its evaluations in order): "settled" when
+    none moved beyond its tolerance (:data:`TOLERANCES`, or ``tolerances`` such as
+    :func:`noise_tolerances`; over three evaluations this is :func:`run_settled`), "rising"
+    when some count rose beyond it and none fell, "falling" when some fell and none rose,
+    "rising and falling" otherwise. Every count is better higher, so "rising" is a run still
+    improving and "rising and falling" one that oscillates."""
+    if len(curve) < 2:
+        raise ValueError(f"movement needs at least two evaluations, got {len(curve)}")
+    tol = TOLERANCES if tolerances is None else tolerances
+    rose = fell = False
+    for key in TOLERANCES:
+        values = [float(point[key]) for point in curve]
+        pairs = [(a, b) for i, a in enumerate(values) for b in values[i + 1:]]
+        rose |= max(b - a for a, b in pairs) > tol[key]
+        fell |= max(a - b for a, b in pairs) > tol[key]
+    return {(False, False): "settled", (True, False): "rising", (False, True): "falling",
+            (True, True): "rising and falling"}[rose, fell]
 
 
 def full_coverage(m) -> bool:

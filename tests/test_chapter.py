@@ -180,3 +180,24 @@ def test_a_run_without_its_mixture_is_judged_only_when_given_one():
         chapter.noise_tolerances(run)
     assert chapter.noise_tolerances(run, "ring8") == readout.TOLERANCES  # target samples
     assert chapter.settled_label(run, ring) == "yes"
+
+
+def test_tolerances_are_kept_for_each_mixture_they_were_computed_on(monkeypatch):
+    from ganlib.experiments import Run
+
+    calls = []
+
+    def fake(samples, mixture, n_eval):
+        calls.append(mixture.name)
+        return {"on": mixture.name, "std": mixture.std}
+
+    monkeypatch.setattr(chapter.readout, "noise_tolerances", fake)
+    ring = data.ring8()
+    run = Run(None, None, None, ring.sample(50)[0], curve=[], extra={"mixture": ring})
+    assert chapter.noise_tolerances(run) == {"on": "ring8", "std": 0.02}
+    assert chapter.noise_tolerances(run, "ring8") == {"on": "ring8", "std": 0.02}  # kept
+    assert chapter.noise_tolerances(run, "grid25") == {"on": "grid25", "std": 0.05}
+    wide = data.ring8(std=0.5)  # same name and centres, another spread: another key
+    assert chapter.noise_tolerances(run, wide) == {"on": "ring8", "std": 0.5}
+    assert chapter.noise_tolerances(run) == {"on": "ring8", "std": 0.02}
+    assert calls == ["ring8", "grid25", "ring8"]

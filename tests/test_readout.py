@@ -193,3 +193,20 @@ def test_rule_noise_gives_both_readings_from_one_set_of_draws():
     assert both.reliability == readout.rule_reliability(blurred, grid, n, trials=30, seed=4)
     assert both.tolerances == readout.noise_tolerances(blurred, grid, n, trials=30, seed=4)
     assert both.reliability < 1.0 and both.tolerances["modes"] > readout.TOLERANCES["modes"]
+
+
+def test_movement_says_which_way_the_counts_went():
+    assert readout.movement(curve(8, 8, 8)) == "settled"
+    assert readout.movement(curve(6, 7, 8)) == "rising"  # found modes 6 -> 8
+    assert readout.movement(curve(8, 8, 5)) == "falling"
+    assert readout.movement(curve(5, 8, 6)) == "rising and falling"
+    sharpening = [{**p, "high_quality": h} for p, h in zip(curve(8, 8, 8), (50.0, 65.0, 80.0))]
+    assert readout.movement(sharpening) == "rising"
+    assert readout.movement(sharpening, {"modes_radius": 0, "modes": 1, "high_quality": 30}) \
+        == "settled"  # within wider tolerances
+    # over three evaluations, "settled" is the settled rule
+    for values in [(8, 8, 8), (7, 8, 8), (8, 7, 8), (6, 8, 7)]:
+        assert (readout.movement(curve(*values)) == "settled") == readout.run_settled(
+            curve(*values))
+    with pytest.raises(ValueError, match="two evaluations"):
+        readout.movement(curve(8))
