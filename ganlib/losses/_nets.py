@@ -16,7 +16,9 @@ from ganlib.convs import Flatten, FoldConvTranspose2d
 
 
 class MLPAutoencoder(nn.Module):
-    """2-D autoencoder: the MLP discriminator's body as encoder, its mirror as decoder.
+    """2-D autoencoder: an encoder like the MLP discriminator's body (LeakyReLU layers of
+    ``hidden`` units, two where the discriminator has three) to a ``code_dim`` code, and its
+    mirror as decoder.
 
     The code is one number, fewer than the input's two: the autoencoder can fit a curve
     through the data but cannot reconstruct every point of the plane, so generated samples
