@@ -12,7 +12,7 @@ originals; :func:`with_pytorch_layers` swaps them back, to compare results and t
   the convolution itself runs over the image channels alone (1 instead of 11 for
   Fashion-MNIST's ten classes).
 * :class:`FoldConvTranspose2d` computes a transposed convolution with few output channels
-  (the generators' last layer, 32 -> 1) on a CPU as one matrix product and ``fold``: PyTorch's
+  (the generators' last layer, 32 or 64 -> 1) on a CPU as one matrix product and ``fold``: PyTorch's
   CPU kernel for one output channel runs about 3 GFLOP/s, twenty times below a matrix
   product of the same arithmetic (``benchmarks/README.md``). With many output channels
   ``fold`` is the slower path, so the networks use it for their last layer only.

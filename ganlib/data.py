@@ -117,11 +117,19 @@ def read_idx(path: str | Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
+def _download_dir(root) -> Path:
+    """Where ``download=True`` leaves the files (torchvision's layout under ``root`` or
+    ``~/.cache/ganlib``)."""
+    base = Path(root) if root is not None else Path.home() / ".cache" / "ganlib"
+    return base / "FashionMNIST" / "raw"
+
+
 def _candidate_dirs(root) -> list[Path]:
     dirs = [Path(root)] if root is not None else []
     if os.environ.get("GANLIB_DATA"):
         dirs.append(Path(os.environ["GANLIB_DATA"]))
     dirs.append(DEBIAN_FASHION_MNIST)
+    dirs.append(_download_dir(root))  # an earlier download, found without downloading again
     return dirs
 
 
@@ -142,9 +150,11 @@ def fashion_mnist(split: str = "train", root: str | Path | None = None, download
                   device=None) -> Images:
     """Load Fashion-MNIST (Xiao et al. 2017) from IDX files, keeping it on ``device``.
 
-    Looks in ``root``, then ``$GANLIB_DATA``, then Debian's ``/usr/share/datasets/fashion-mnist``;
-    only with ``download=True`` does it fall back to torchvision's download (into ``root`` or
-    ``~/.cache/ganlib``). The images stay uint8 (47 MB for the training split).
+    Looks in ``root``, then ``$GANLIB_DATA``, then Debian's ``/usr/share/datasets/fashion-mnist``,
+    then where an earlier download left the files; only with ``download=True`` does it fall
+    back to torchvision's download (into ``root`` or ``~/.cache/ganlib``), so that later calls,
+    without ``download``, find the same files. The images stay uint8 (47 MB for the training
+    split).
     """
     if split not in _IDX_FILES:
         raise ValueError(f"unknown split {split!r}: use 'train' or 'test'")
@@ -156,7 +166,7 @@ def fashion_mnist(split: str = "train", root: str | Path | None = None, download
     else:
         if not download:
             raise FileNotFoundError(_missing_message(split, tried))
-        d = _download(Path(root) if root else Path.home() / ".cache" / "ganlib")
+        d = _download(root)
         files = [d / name for name in _IDX_FILES[split]]
     images, labels = (read_idx(f) for f in files)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels):
@@ -168,14 +178,15 @@ def fashion_mnist(split: str = "train", root: str | Path | None = None, download
                   torch.from_numpy(labels.astype(np.int64)), FASHION_CLASSES).to(device or "cpu")
 
 
-def _download(root: Path) -> Path:
+def _download(root) -> Path:
     try:
         from torchvision.datasets import FashionMNIST
     except ImportError as e:
         raise ImportError("download=True needs torchvision (pip install torchvision)") from e
-    FashionMNIST(str(root), train=True, download=True)
-    FashionMNIST(str(root), train=False, download=True)
-    return root / "FashionMNIST" / "raw"
+    raw = _download_dir(root)
+    FashionMNIST(str(raw.parent.parent), train=True, download=True)
+    FashionMNIST(str(raw.parent.parent), train=False, download=True)
+    return raw
 
 
 def mnist(split: str = "train", root: str | Path = "~/.cache/ganlib", device=None) -> Images:

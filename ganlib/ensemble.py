@@ -2,10 +2,11 @@
 
 The 2-D chapters repeat every loss over several seeds, and the comparison chapter trains
 every loss on the same networks. Those runs are independent, so their weights can be
-stacked (``torch.func.stack_module_state``) and each forward pass run for all of them in
-one ``vmap``-ed call. Each run keeps its own loss, weights, optimiser state and random
-stream (the global stream as ``fit`` would see it with that seed), so run k ends where
-``train.fit`` with seed ``seeds[k]`` ends, up to float rounding.
+stacked and each forward pass run for all of them at once: as batched matrix products
+(``ganlib.stacked``) for the 2-D MLPs, with ``torch.func``'s ``vmap`` over
+``stack_module_state`` for other networks. Each run keeps its own loss, weights, optimiser
+state and random stream (the global stream as ``fit`` would see it with that seed), so run
+k ends where ``train.fit`` with seed ``seeds[k]`` ends, up to float rounding.
 
 Only the networks are batched: the loss, the penalty and weight clipping are applied run
 by run, exactly as ``Objective.discriminator_step`` and ``generator_step`` do. Adam and

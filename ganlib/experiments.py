@@ -205,7 +205,7 @@ def run_2d(name: str, mixture: data.Mixture, profile: config.Profile, seed: int 
     ``build_nets`` (e.g. ``functools.partial(models.pair, "2d", activation=nn.Tanh)``)
     builds (G, D) instead of the loss's networks, after seeding with ``seed``;
     ``settings_of`` names the data set whose settings to use (a rescaled ring takes
-    ``"ring8"``'s). ``run.objective`` is the loss as trained."""
+    ``"ring8"``'s). ``run.extra["objective"]`` is the loss as trained."""
     objective, nets, kw = setup(name, settings_of or mixture, seed=seed, paper=paper,
                                 with_nets=build_nets is None, **params)
     if build_nets is not None:

@@ -7,8 +7,6 @@
 * :func:`layer_grad_norms` measures, for one generator step and one discriminator step, the
   gradient norm reaching each Linear layer of G and of D (vanishing gradients at
   initialisation).
-* :func:`compare` turns an ablation's numbers into a verdict whose wording is computed, so
-  that a chapter's prose stays true whatever the numbers are.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class History:
-    """What happened during training: one row of statistics per step, samples at checkpoints."""
+    """What happened during training: one row of statistics per step, sample snapshots every
+    ``sample_every`` steps and at the end."""
 
     loss: str = ""
     steps: list[int] = field(default_factory=list)

@@ -126,7 +126,7 @@ class ConvDiscriminator(nn.Module):
 
 class SmallConvGenerator(nn.Module):
     """A small DCGAN generator for CPUs: FC 64x7x7-BN-ReLU, deconv 32 4x4/2-BN-ReLU,
-    deconv 1 4x4/2-tanh (about 0.26M parameters against the InfoGAN pair's 6.6M)."""
+    deconv 1 4x4/2-tanh (about 0.24M parameters against the InfoGAN generator's 6.6M)."""
 
     def __init__(self, z_dim: int = 64, n_classes: int = 0, channels: int = 1,
                  width: int = 64):

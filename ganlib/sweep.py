@@ -172,7 +172,7 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"shard-{i}-of-{n}.csv"
     rows, bad = scan(out)
-    done = {cell_key(r) for r in rows}
+    done = {cell_key(r) for r in rows if is_final(r)}  # whole final rows: finished cells
     todo = [c for c in mine if cell_key(c) not in done]
     log(f"shard {i}/{n}: {len(todo)} cells to run, {len(mine) - len(todo)} already done")
     if bad:

@@ -80,6 +80,22 @@ def test_missing_dataset_names_all_three_ways(tmp_path, monkeypatch):
     assert "GANLIB_DATA" in msg and "download=True" in msg
 
 
+def test_an_earlier_download_is_found_without_downloading_again(tmp_path, monkeypatch):
+    monkeypatch.delenv("GANLIB_DATA", raising=False)
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(FileNotFoundError):
+        data.fashion_mnist("test")
+    raw = tmp_path / "home" / ".cache" / "ganlib" / "FashionMNIST" / "raw"  # torchvision's
+    raw.mkdir(parents=True)
+    images = write_split(raw, "test")
+    assert (data.fashion_mnist("test").images[:, 0].numpy() == images).all()
+    other = tmp_path / "mine"  # a root given to download=True: its own download folder
+    (other / "FashionMNIST" / "raw").mkdir(parents=True)
+    write_split(other / "FashionMNIST" / "raw", "test", n=3)
+    assert len(data.fashion_mnist("test", root=other)) == 3
+
+
 def test_unknown_split():
     with pytest.raises(ValueError, match="'train' or 'test'"):
         data.fashion_mnist("validation")

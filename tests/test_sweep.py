@@ -276,6 +276,18 @@ def test_a_row_cut_off_by_a_crash_is_never_a_result_and_its_cell_reruns(tmp_path
     assert again == full  # the rerun cell's numbers, whole
 
 
+def test_a_cell_whose_final_row_was_cut_off_reruns_though_earlier_rows_survived(tmp_path):
+    grid = {**ONE, "steps": 4, "eval_every": 2}  # rows at steps 2 and 4 (the final one)
+    path = sweep.run(grid, tmp_path, device="cpu", log=lambda *_: None)
+    assert [r["step"] for r in sweep.read_rows(path)] == ["2", "4"]
+    path.write_bytes(path.read_bytes()[:-12])  # the final row cut short; step 2's is whole
+    assert [r["step"] for r in sweep.read_rows(tmp_path)] == ["2"]
+    logs = []
+    sweep.run(grid, tmp_path, device="cpu", log=logs.append)
+    assert logs[0].endswith("1 cells to run, 0 already done")
+    assert "4" in [r["step"] for r in sweep.read_rows(path)]
+
+
 def test_a_row_with_a_missing_or_unparsable_field_is_not_a_result(tmp_path):
     path = sweep.run(ONE, tmp_path, device="cpu", log=lambda *_: None)
     header, row = path.read_text().splitlines()
