@@ -43,6 +43,8 @@ class ModeMetrics:
 
 
 COVERAGE_RADIUS = 0.3  # in units of the distance between neighbouring modes
+# a sample is high quality within this many standard deviations of its nearest mode
+HIGH_QUALITY_STD = 3.0
 
 
 def spacing(mixture: Mixture) -> float:
@@ -60,7 +62,7 @@ def _nearest_mode(samples: torch.Tensor, mixture: Mixture) -> tuple[torch.Tensor
     return dist.min(dim=1)
 
 
-def mode_histogram(samples: torch.Tensor, mixture: Mixture, k_std: float = 3.0,
+def mode_histogram(samples: torch.Tensor, mixture: Mixture, k_std: float = HIGH_QUALITY_STD,
                    radius: float | None = None):
     """Nearest mode of each sample and whether it is high quality: within ``k_std`` std of
     it, or within ``radius`` when given."""
@@ -108,7 +110,8 @@ def mode_flags(samples: torch.Tensor,
     """For every sample: its nearest mode, whether it is high quality (within 3 std of it)
     and whether it lies within the coverage radius of it."""
     d_min, nearest = _nearest_mode(samples, mixture)
-    return nearest, d_min <= 3.0 * mixture.std, d_min <= COVERAGE_RADIUS * spacing(mixture)
+    return (nearest, d_min <= HIGH_QUALITY_STD * mixture.std,
+            d_min <= COVERAGE_RADIUS * spacing(mixture))
 
 
 def counts_from_flags(nearest: torch.Tensor, hq: torch.Tensor, near: torch.Tensor,

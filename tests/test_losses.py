@@ -161,11 +161,19 @@ def test_cgan_is_its_base_loss_given_labels():
     obj = losses.get("cgan")
     assert obj.conditional and obj.params["base"] == "nonsaturating"
     assert obj.d_loss(R, F_).item() == pytest.approx(nonsaturating.d_loss(R, F_).item())
-    assert losses.get("cgan", base="hinge", lr=1e-4).lr == 1e-4
+    on_hinge = losses.get("cgan", base="hinge", lr=1e-4)
+    assert on_hinge.lr == 1e-4
+    assert on_hinge.d_loss(R, F_).item() == pytest.approx(hinge.d_loss(R, F_).item())
+    on_wgan = losses.get("cgan", base="wgan")  # the base's own settings come along
+    assert on_wgan.n_critic == 5 and on_wgan.clip == 0.01 and on_wgan.optimizer == "rmsprop"
+    torch.manual_seed(0)
     G, D = losses.make_models("cgan", "2d")
-    y = torch.tensor([0, 7])
-    loss, _ = obj.discriminator_step(D, torch.zeros(2, 2), G(torch.randn(2, 2), y).detach(), y)
-    assert torch.isfinite(loss)
+    y, other = torch.tensor([0, 7]), torch.tensor([3, 1])
+    real, fake = torch.zeros(2, 2), G(torch.randn(2, 2), y).detach()
+    loss, _ = obj.discriminator_step(D, real, fake, y)
+    # the labels reach D with both batches: the base loss of D's scores given those labels
+    assert loss.item() == pytest.approx(nonsaturating.d_loss(D(real, y), D(fake, y)).item())
+    assert loss.item() != pytest.approx(obj.discriminator_step(D, real, fake, other)[0].item())
 
 
 def test_stateful_objectives_compose_their_loss_functions():
@@ -349,8 +357,12 @@ def test_label_smoothing_matches_hand_values_and_one_is_the_plain_loss():
     got = nonsaturating.d_loss(R, F_, real_label=a).item()
     hand = mean([a * sp(-r) + (1 - a) * sp(r) for r in R.tolist()]) + mean([sp(f) for f in F_])
     assert got == pytest.approx(hand, rel=1e-6)
-    assert nonsaturating.d_loss(R, F_, real_label=1.0).item() == nonsaturating.d_loss(R, F_).item()
-    assert got != pytest.approx(nonsaturating.d_loss(R, F_).item(), rel=1e-3)
+    plain = mean([sp(-r) for r in R.tolist()]) + mean([sp(f) for f in F_])
+    assert nonsaturating.d_loss(R, F_).item() == pytest.approx(plain, rel=1e-6)
+    # the smoothed formula itself tends to the plain loss as the label tends to 1
+    assert nonsaturating.d_loss(R, F_, real_label=1 - 1e-6).item() == pytest.approx(plain,
+                                                                                   rel=1e-5)
+    assert got != pytest.approx(plain, rel=1e-3)
 
 
 @pytest.mark.parametrize("alpha", [0.7, 0.9])

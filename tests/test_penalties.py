@@ -48,6 +48,41 @@ def test_penalties_equal_their_analytic_value_for_a_linear_critic(W):
     assert none.shape == (6,) and torch.allclose(none, torch.full((6,), 1.5 * norm**2))
 
 
+class QuadraticCritic(nn.Module):
+    """D(x) = ||x||^2 / 2: its input gradient is x itself, so each penalty's value says at
+    which points it was taken (a linear critic's gradient is the same everywhere)."""
+
+    def forward(self, x, y=None):
+        return 0.5 * x.flatten(1).pow(2).sum(1)
+
+
+def test_each_penalty_is_taken_where_its_paper_says():
+    D, (real, fake) = QuadraticCritic(), batch()
+    fake = 3 * fake  # another scale, so that the two batches' penalties differ
+    sq = lambda x: x.flatten(1).pow(2).sum(1)  # noqa: E731 (the squared gradient at x)
+    assert penalties.r1(D, real, fake, gamma=3.0).item() == pytest.approx(
+        1.5 * sq(real).mean().item(), rel=1e-5)  # R1: on real data
+    assert penalties.r2(D, real, fake, gamma=3.0).item() == pytest.approx(
+        1.5 * sq(fake).mean().item(), rel=1e-5)  # R2: on generated data
+    torch.manual_seed(7)
+    x_hat = penalties.interpolates(real, fake)  # WGAN-GP: on the segments between them
+    torch.manual_seed(7)
+    gp = penalties.gradient_penalty(D, real, fake, weight=10.0)
+    norm = penalties.gradient_norm(x_hat.flatten(1))
+    assert gp.item() == pytest.approx(10 * (norm - 1).pow(2).mean().item(), rel=1e-5)
+    assert gp.item() != pytest.approx(10 * (penalties.gradient_norm(real.flatten(1)) - 1)
+                                      .pow(2).mean().item(), rel=1e-3)
+    for perturbation in ("gaussian", "uniform"):  # DRAGAN: around real data, fake unused
+        torch.manual_seed(7)
+        x_tilde = penalties.perturb(real, perturbation, c=0.5)
+        expected = 5 * (penalties.gradient_norm(x_tilde.flatten(1)) - 0.5).pow(2).mean()
+        for other in (fake, -fake):
+            torch.manual_seed(7)
+            dr = penalties.dragan(D, real, other, weight=5.0, k=0.5, perturbation=perturbation,
+                                  c=0.5)
+            assert dr.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
 @pytest.mark.parametrize("penalty", [
     partial(penalties.gradient_penalty, weight=10.0), partial(penalties.dragan, weight=10.0),
     partial(penalties.r1, gamma=10.0), partial(penalties.r2, gamma=10.0)])

@@ -66,6 +66,12 @@ def test_verdict_2d_reads_coverage_collapse_and_unsettled_runs():
     assert text.startswith("1 of 2 seeds had not settled after 6,000 steps")
     assert readout.verdict_2d([mm(8, 93.0)], curves=[curve(4, 6, 8)]).startswith(
         "the run had not settled (")
+    assert text.endswith("as a property of the loss")
+    # where the runs vary something else, the warning names it
+    assert readout.verdict_2d([mm(8, 93.0)], curves=[curve(4, 6, 8)],
+                              subject="the activation").endswith("a property of the activation")
+    assert readout.verdict_2d([mm(0, 0.0, radius=0)], subject="the activation").endswith(
+        "than about the activation")
     with pytest.raises(ValueError):
         readout.verdict_2d([])
 
@@ -193,6 +199,21 @@ def test_rule_noise_gives_both_readings_from_one_set_of_draws():
     assert both.reliability == readout.rule_reliability(blurred, grid, n, trials=30, seed=4)
     assert both.tolerances == readout.noise_tolerances(blurred, grid, n, trials=30, seed=4)
     assert both.reliability < 1.0 and both.tolerances["modes"] > readout.TOLERANCES["modes"]
+    # the same numbers as the documented procedure, spelled out: each trial scores three
+    # resamples (with replacement) of the samples with the book's metrics
+    gen, passed, spans = torch.Generator().manual_seed(4), 0, {k: [] for k in
+                                                               readout.TOLERANCES}
+    for _ in range(30):
+        picks = [torch.randint(len(blurred), (n,), generator=gen) for _ in range(3)]
+        curve_ = [metrics.mode_metrics(blurred[i], grid, n_w2=2).as_dict() for i in picks]
+        passed += readout.run_settled(curve_)
+        for key in spans:
+            values = [float(p[key]) for p in curve_]
+            spans[key].append(max(values) - min(values))
+    assert both.reliability == passed / 30
+    for key, values in spans.items():
+        assert both.tolerances[key] == pytest.approx(max(
+            readout.TOLERANCES[key], float(torch.tensor(values).quantile(0.95))))
 
 
 def test_movement_says_which_way_the_counts_went():

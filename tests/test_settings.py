@@ -65,6 +65,11 @@ def test_bootstrap_interval_stays_inside_the_range_of_the_metric():
     assert mean == pytest.approx(7.8) and 7 <= lo <= mean <= hi <= 8
     assert stats.interval([8, 8, 8]) == (8.0, 8.0, 8.0)
     assert stats.interval([0.0, 0.0, 1.0], low=0.0)[1] >= 0.0
+    # the bootstrap stays within the values; the range clips it further where it is narrower
+    # (a metric bounded at 9.5 whose seeds scored 9 and 10 after rounding, say)
+    assert stats.interval([9, 10, 10], high=9.5)[2] == 9.5
+    assert stats.interval([0.0, 0.0, 1.0], low=0.2)[1] == 0.2
+    assert stats.interval([9, 10, 10])[2] > 9.5  # unclipped, the same draws reach above it
     with pytest.raises(ValueError, match="non-empty"):
         stats.interval([])
 
@@ -102,7 +107,12 @@ def test_coverage_radius_counts_modes_found_but_not_yet_sharp():
 def test_w2_floor_is_what_the_target_scores_against_itself():
     ring = data.ring8()
     floor = metrics.w2_floor(ring, 1000)
-    assert floor == metrics.w2_floor(ring, 1000)  # cached, deterministic
+    metrics._w2_floor.cache_clear()
+    assert metrics.w2_floor(ring, 1000) == floor  # computed again: deterministic
+    gen = torch.Generator().manual_seed(0)  # the documented procedure: 3 pairs of samples
+    pairs = [(ring.sample(1000, generator=gen)[0], ring.sample(1000, generator=gen)[0])
+             for _ in range(3)]
+    assert floor == pytest.approx(sum(metrics.wasserstein2(a, b) for a, b in pairs) / 3)
     x, _ = ring.sample(1000, generator=torch.Generator().manual_seed(7))
     m = metrics.mode_metrics(x, ring, n_w2=1000)
     assert m.w2_floor == floor and 0.5 * floor < m.w2 < 2 * floor

@@ -147,3 +147,21 @@ def test_infogan_information_trains_g_and_q():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters())
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in obj.q.parameters())
     assert stats["info"] <= math.log(8)  # lambda_cont * continuous part is <= 0 here
+    # the step is the non-saturating loss minus the weighted bound, computed by hand here
+    with torch.no_grad():
+        h = D.features(G(z))
+        q = obj.q(h)
+        cat = z[:, 2:10].argmax(1)  # 2 noise dims, then the one-hot code, then the continuous
+        cat_bound = math.log(8) - torch.nn.functional.cross_entropy(q[:, :8], cat)
+        cont_bound = (math.log(2) - 0.5 * math.log(2 * math.pi)
+                      - 0.5 * (z[:, 10:] - q[:, 8:]).pow(2)).sum(1).mean()
+        info = 1.0 * cat_bound + 0.1 * cont_bound  # lambda_cat, lambda_cont
+        ns = torch.nn.functional.softplus(-D.head(h).squeeze(1)).mean()
+    assert stats["info"].item() == pytest.approx(info.item(), rel=1e-5)
+    assert loss.item() == pytest.approx((ns - info).item(), rel=1e-5)
+    # descending the loss raises the bound: one small step of Q alone
+    with torch.no_grad():
+        for p in obj.q.parameters():
+            p -= 0.01 * p.grad
+    after = obj.generator_step(D, None, G(z), None, z)[1]["info"]
+    assert after > stats["info"]

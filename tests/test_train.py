@@ -33,7 +33,11 @@ def test_history_records_what_the_book_plots():
     assert h.seconds > 0 and np.isfinite(h["g_grad_norm"]).all()
     assert h.loss == "nonsaturating" and h.path == "eager"
     restored = train.History.from_dict(h.to_dict())
-    assert restored.to_dict().keys() == h.to_dict().keys() and restored.path == "eager"
+    assert restored.path == "eager" and restored.loss == h.loss
+    assert restored.steps == h.steps and restored.stats == h.stats
+    assert restored.wall_time == h.wall_time and restored.seconds == h.seconds
+    assert restored.samples.keys() == h.samples.keys()
+    assert all(torch.equal(restored.samples[k], h.samples[k]) for k in h.samples)
 
 
 def test_resume_matches_an_uninterrupted_run(tmp_path):
