@@ -3,6 +3,7 @@ every seed's numbers in the table, and sentences chosen by the numbers."""
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
 
@@ -201,3 +202,24 @@ def test_tolerances_are_kept_for_each_mixture_they_were_computed_on(monkeypatch)
     assert chapter.noise_tolerances(run, wide) == {"on": "ring8", "std": 0.5}
     assert chapter.noise_tolerances(run) == {"on": "ring8", "std": 0.02}
     assert calls == ["ring8", "grid25", "ring8"]
+
+
+def test_settled_label_takes_each_branch_on_hand_made_runs():
+    from ganlib.experiments import Run
+
+    grid = data.grid25()
+    torch.manual_seed(3)
+    blurred = grid.sample(1000)[0]
+    blurred = blurred + 0.15 * torch.randn_like(blurred)  # counts that move with the draw
+
+    def run(*modes):
+        return Run(None, None, None, blurred, extra={"mixture": grid},
+                   curve=[{"step": s, "modes_radius": 25, "modes": m, "high_quality": 30.0}
+                          for s, m in zip((1, 2, 3), modes)])
+
+    tol = chapter.noise_tolerances(run(20, 20, 20))["modes"]
+    assert tol > readout.TOLERANCES["modes"]  # the widened rule is wider here
+    assert chapter.settled_label(run(20, 20, 21)) == "yes"  # one mode: the plain rule's
+    wide = int(tol)  # moved beyond the plain rule, within the counts' noise
+    assert chapter.settled_label(run(20, 20 + wide, 20)) == "within noise"
+    assert chapter.settled_label(run(20, 20 + wide + 1, 20)) == "no"

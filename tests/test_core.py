@@ -101,10 +101,15 @@ def test_value_at_optimum_is_minus_log4_plus_2jsd(two_gaussians):
     jsd = theory.jsd(p_r, p_g, x)
     assert 0 < jsd < math.log(2)
     assert v_star == pytest.approx(-math.log(4) + 2 * jsd, abs=1e-9)
-    # and the library's discriminator loss at the logits of D* is exactly -V(D*, G)
+    # and the library's discriminator loss at the logits of D* is exactly -V(D*, G): its real
+    # term is the non-saturating generator's per-sample loss, its fake term minus the minimax
+    # generator's
     logit = torch.log(p_r) - torch.log(p_g)
-    per_x = theory.integrate(p_r * torch.nn.functional.softplus(-logit)
-                             + p_g * torch.nn.functional.softplus(logit), x)
+    real_term = nonsaturating.g_loss(logit, reduction="none")  # -log D*
+    fake_term = -minimax.g_loss(logit, reduction="none")  # -log(1 - D*)
+    assert minimax.d_loss(logit, logit).item() == pytest.approx(
+        (real_term.mean() + fake_term.mean()).item(), rel=1e-12)
+    per_x = theory.integrate(p_r * real_term + p_g * fake_term, x)
     assert per_x == pytest.approx(-v_star, abs=1e-9)
 
 

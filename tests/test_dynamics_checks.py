@@ -55,7 +55,7 @@ def test_wgan_clipping_sets_amplitude_and_learning_rate_sets_period():
 
     (a1, h1), (a5, h5) = run(0.01, 0.1), run(0.05, 0.1)
     assert a5 / a1 == pytest.approx(5.0, rel=1e-2)  # amplitude proportional to c
-    assert h1 == h5 == pytest.approx(32.0)  # the same half-period, in steps
+    assert h1 == h5  # the same half-period, in steps, whatever the bound
     for lr in (0.05, 0.1, 0.2):
         _, half = run(0.01, lr)
         assert lr * half == pytest.approx(math.pi, rel=0.06)  # half-period about pi / lr steps
