@@ -64,7 +64,11 @@ def test_cpu_takes_the_eager_path_and_refuses_graphs():
 
 def test_bf16_and_channels_last_train():
     *_, h = separate(losses.get("nonsaturating"), 0, 5, bf16=True)
+    *_, plain = separate(losses.get("nonsaturating"), 0, 5)
     assert np.isfinite(h["d_loss"]).all()
+    # bfloat16 arithmetic: not the float32 numbers, but near them (8 bits of mantissa)
+    assert not np.array_equal(h["d_loss"], plain["d_loss"])
+    np.testing.assert_allclose(h["d_loss"], plain["d_loss"], rtol=5e-2)
     g = torch.Generator().manual_seed(0)
     images = data.Images(torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8, generator=g),
                          torch.randint(0, 10, (16,), generator=g))
