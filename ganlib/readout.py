@@ -164,11 +164,14 @@ def full_coverage(m) -> bool:
 
 def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None,
                steps: int | None = None,
-               tolerances: Sequence[Mapping[str, float]] | None = None) -> str:
+               tolerances: Sequence[Mapping[str, float]] | None = None,
+               subject: str = "the loss") -> str:
     """One sentence on a loss's 2-D runs (one :class:`~ganlib.metrics.ModeMetrics` per
     seed, and their curves when scored along the way). With ``tolerances`` (one mapping per
     run, :func:`noise_tolerances` of its final samples) each run is judged settled within
-    its counts' own sampling noise rather than by the rule's fixed tolerances."""
+    its counts' own sampling noise rather than by the rule's fixed tolerances. ``subject``
+    names what the runs vary (for example "the activation" where the loss is fixed), in the
+    sentences that warn against reading a run as its property."""
     if not metrics:
         raise ValueError("verdict_2d needs the metrics of at least one run")
     n, total = len(metrics), metrics[0].total_modes
@@ -186,10 +189,10 @@ def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None
         who = "the run" if n == 1 else f"{len(unsettled)} of {runs}"
         beyond = " beyond the counts' sampling noise" if tolerances is not None else ""
         return (f"{who} had not settled{when} (modes or sharpness still changing{beyond} over "
-                "the last evaluations): too short to read as a property of the loss")
+                f"the last evaluations): too short to read as a property of {subject}")
     if found[-1] == 0:
         return (f"no samples near any mode in {runs}: training failed at these settings, "
-                "which says more about the settings than about the loss")
+                f"which says more about the settings than about {subject}")
     good = sum(full_coverage(m) for m in metrics)
     hq = sorted(round(m.high_quality) for m in metrics)
     if good == n:
