@@ -164,3 +164,22 @@ def test_gradient_norm_is_smooth_at_zero():
     real, fake = batch()
     penalties.gradient_penalty(D, real, fake).backward()
     assert torch.isfinite(D.W.grad).all()
+
+
+@pytest.mark.parametrize("name", ["wgan-gp", "dragan", "r1"])
+def test_fit_refuses_a_batchnorm_critic_for_every_per_sample_penalty(name):
+    from ganlib import data, train
+
+    def bn_critic():
+        return nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.LeakyReLU(0.2),
+                             nn.Linear(16, 1), nn.Flatten(0))
+
+    G = models.MLPGenerator()
+    with pytest.raises(ValueError, match="BatchNorm, which couples the samples"):
+        train.fit(G, bn_critic(), losses.get(name), data.ring8(), steps=1, batch_size=8,
+                  progress=False)
+    G, D = losses.make_models(name, "2d")  # the loss's own networks train
+    train.fit(G, D, losses.get(name), data.ring8(), steps=1, batch_size=8, progress=False)
+    # a loss without a penalty may keep a BatchNorm discriminator
+    train.fit(G, bn_critic(), losses.get("nonsaturating"), data.ring8(), steps=1, batch_size=8,
+              progress=False)
