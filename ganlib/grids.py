@@ -60,7 +60,56 @@ def _check(key: str, value):
     if key == "lr_decay" and value is not None and not (_is_number(value) and 0 < value <= 1):
         raise ValueError(f"lr_decay must be a fraction of the steps in (0, 1] (leave it out "
                          f"for constant rates), got {value!r}")
+    if key == "params" and value is not None:
+        return format_params(value)
     return value
+
+
+def format_params(params: dict) -> str:
+    """A grid's ``params`` (keywords of the loss, e.g. ``{"k": 0}``) as the text a cell and
+    its CSV rows hold: ``"k=0"``, keys sorted, so the same overrides are the same cell."""
+    if isinstance(params, str):  # a cell's own text, read back from a CSV
+        params = parse_params(params)
+    if not isinstance(params, dict) or not params:
+        raise ValueError(f"params must be an object of the loss's keywords, e.g. "
+                         f"{{\"k\": 0}}, got {params!r}")
+    for k, v in params.items():
+        if not (isinstance(k, str) and k.isidentifier()) or not (
+                _is_number(v) and math.isfinite(v) or isinstance(v, str) and v.isidentifier()):
+            raise ValueError(f"params: {k!r}: {v!r} is not a keyword with a finite number "
+                             "or a word as its value")
+    return ",".join(f"{k}={params[k]}" for k in sorted(params))
+
+
+def parse_params(text: str | None) -> dict:
+    """The keywords a cell's ``params`` text stands for (``"k=0,lam=1.5"`` -> ``{"k": 0,
+    "lam": 1.5}``); ``{}`` for none."""
+    out = {}
+    for item in (text or "").split(","):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"params {text!r}: {item!r} is not key=value")
+        for kind in (int, float):
+            try:
+                out[key] = kind(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = value
+    return out
+
+
+def _check_params(cell: dict) -> None:
+    """A cell's ``params`` are keywords its loss takes (a ValueError names the bad one)."""
+    try:
+        settings.objective(cell["loss"], cell["data"], pair=cell.get("pair"),
+                           **parse_params(cell["params"]))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"params {cell['params']!r} do not fit loss {cell['loss']!r}: "
+                         f"{e}") from None
 
 
 def expand(grid: dict) -> list[dict]:
@@ -102,7 +151,11 @@ def expand(grid: dict) -> list[dict]:
         if not values:
             raise ValueError(f"grid key {key!r} has an empty list")
         axes[key] = list(dict.fromkeys(_check(key, v) for v in values))  # drops repeats
-    return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+    cells = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+    for cell in cells:
+        if cell.get("params"):
+            _check_params(cell)
+    return cells
 
 
 def _lr_rule(grid: dict):

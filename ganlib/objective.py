@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ganlib.models import has_batchnorm, per_sample
+from ganlib.models import per_sample
 
 Scores = torch.Tensor
 OPTIMIZERS = ("adam", "rmsprop")
@@ -139,16 +139,6 @@ class Objective:
         if self.instance_noise:
             x = x + self.instance_noise * torch.randn_like(x)
         return x
-
-    def check_discriminator(self, D: nn.Module) -> None:
-        """Refuse a discriminator this objective would train wrongly: a per-sample gradient
-        penalty (WGAN-GP, DRAGAN, R1, R2) needs one without BatchNorm, which makes each
-        sample's score depend on the whole batch, so that its input gradient mixes them."""
-        if self.penalty is not None and has_batchnorm(D):
-            raise ValueError(f"{self.name}: its gradient penalty is per sample, but this "
-                             "discriminator has BatchNorm, which couples the samples of a "
-                             "batch: build it without (models.pair(kind, batchnorm=False), or "
-                             f"losses.make_models({self.name!r}, kind))")
 
     def require_labels(self, y: torch.Tensor | None) -> None:
         if self.conditional and y is None:

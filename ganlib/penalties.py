@@ -32,8 +32,16 @@ def input_gradients(D: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None
     """:math:`\\nabla_x D(x)` per sample, kept in the graph so the penalty can be trained.
 
     ``x`` is detached first: the gradient is with respect to the point, not to whatever
-    produced it. ``D`` must return one score per sample (shape ``(n,)``).
+    produced it. ``D`` must return one score per sample (shape ``(n,)``) and score each
+    sample on its own: a ``D`` with BatchNorm, whose score for one sample depends on the
+    whole batch, is refused, since every penalty built on this gradient is per sample.
     """
+    if isinstance(D, nn.Module) and has_batchnorm(D):
+        raise ValueError("the gradient penalty is per sample, but this critic has BatchNorm, "
+                         "which couples the samples of a batch: build it without, e.g. "
+                         "models.pair('image', batchnorm=False) or "
+                         "losses.make_models(name, kind), whose networks for a "
+                         "penalised loss have none")
     x = x.detach().requires_grad_(True)
     with constant_slopes():  # ganlib's LeakyReLU layers then skip a backward chain of zeros
         out = D(x) if y is None else D(x, y)
@@ -78,14 +86,10 @@ def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     The paper's default: :math:`\lambda = 10`.
 
     The penalty is per sample, so a critic with BatchNorm (whose output for one sample depends
-    on the whole batch) is refused: the paper's section 4 drops it for this reason.
+    on the whole batch) is refused (by :func:`input_gradients`, as for every penalty here):
+    the paper's section 4 drops it for this reason.
     Paper: https://arxiv.org/abs/1704.00028
     """
-    if has_batchnorm(D):
-        raise ValueError("the gradient penalty is per sample, but this critic has BatchNorm, "
-                         "which couples the samples of a batch: build it without, e.g. "
-                         "models.pair('image', batchnorm=False) or "
-                         "losses.make_models('wgan-gp', 'image')")
     excess = gradient_norm(input_gradients(D, interpolates(real, fake), y)) - 1.0
     if one_sided:
         excess = excess.clamp(min=0)

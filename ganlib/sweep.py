@@ -22,7 +22,9 @@ that decay, 0 for G itself; by default the settings' choice), ``eval_every`` (2-
 every that many steps too: one row per evaluation, ``step`` says which, all written when
 the cell finishes), ``pair`` (the image networks, "image" by default or "image-small") and
 ``lr_decay`` (the fraction of the steps at the end over which the learning rates fall
-linearly towards zero, :func:`ganlib.train.fit`).
+linearly towards zero, :func:`ganlib.train.fit`) and ``params`` (keywords of the loss that
+override its settings, e.g. ``{"k": 0}`` for DRAGAN's penalty centred at zero; a cell
+holds them as text, ``"k=0"``).
 They enter a cell's identity only when set, so rows written without them keep theirs.
 ``lr_x`` (instead of ``lr``) gives learning rates as multiples of each loss's paper value,
 so that one grid searches every loss on its own scale (WGAN's RMSprop 5e-5 and the
@@ -53,6 +55,7 @@ from ganlib.grids import (  # noqa: F401 (the sweep's interface too)
     check_data,
     expand,
     load_grid,
+    parse_params,
     parse_shard,
 )
 from ganlib.shards import (  # noqa: F401 (merge, read_rows: the sweep's interface too)
@@ -93,7 +96,8 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
     try:
         objective, nets, kw = experiments.setup(cell["loss"], cell["data"], seed=cell["seed"],
                                                 paper=cell.get("settings") == "paper",
-                                                pair=pair if kind == "image" else None)
+                                                pair=pair if kind == "image" else None,
+                                                **parse_params(cell.get("params")))
         row["d_updates"] = cell["steps"] * objective.n_critic
         if kind == "2d":
             source = data.MIXTURES[cell["data"]](device=device)

@@ -107,7 +107,6 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     if compile and objective.penalty is not None:
         raise ValueError(f"{objective.name}: compile=True cannot train a loss with a penalty "
                          "(torch.compile does not support the double backward penalties need)")
-    objective.check_discriminator(D)
     if graphs and lr_decay:
         raise ValueError("graphs=True records the learning rate into the graph: it cannot "
                          "decay (use lr_decay=0, or graphs=None to train eagerly)")

@@ -128,6 +128,17 @@ def test_dragan_objective_trains_the_adversarial_loss_too():
     assert loss.item() == pytest.approx(adversarial.item() + stats["penalty"].item(), rel=1e-5)
 
 
+@pytest.mark.parametrize("penalty", [penalties.gradient_penalty, penalties.dragan,
+                                     penalties.r1, penalties.r2])
+def test_every_penalty_refuses_a_critic_with_batchnorm(penalty):
+    _, D = models.pair("image")
+    real = torch.zeros(2, 1, 28, 28)
+    with pytest.raises(ValueError, match="BatchNorm.*batchnorm=False"):
+        penalty(D, real, real)
+    _, D = losses.make_models("wgan-gp", "image")
+    assert torch.isfinite(penalty(D, real, real))
+
+
 def test_wgan_gp_refuses_a_critic_with_batchnorm():
     _, D = models.pair("image")
     real = torch.zeros(2, 1, 28, 28)

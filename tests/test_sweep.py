@@ -398,3 +398,27 @@ def test_d_updates_gives_every_loss_the_same_discriminator_updates():
     for bad in ({"steps": 100}, {"d_updates": 0}, {"d_updates": 2.5}):
         with pytest.raises(ValueError, match="d_updates"):
             sweep.expand({"loss": "hinge", "data": "ring8", "seed": 0, "d_updates": 50, **bad})
+
+
+def test_params_override_the_loss_settings_in_a_cell_of_their_own(tmp_path):
+    grid = {**TINY, "loss": "dragan", "seed": 0, "steps": 6, "lr": 1e-2}
+    sweep.run(grid, tmp_path / "plain", device="cpu", log=lambda *_: None)
+    sweep.run({**grid, "params": {"k": 0}}, tmp_path / "k0", device="cpu",
+              log=lambda *_: None)
+    (plain,), (k0,) = (sweep.read_rows(tmp_path / d) for d in ("plain", "k0"))
+    assert sweep.cell_key(k0) == sweep.cell_key(plain) + "|params=k=0"
+    assert float(k0["w2"]) != float(plain["w2"])  # a penalty centred at 0 trains otherwise
+    # the same overrides, however written, are one cell, which a rerun skips
+    sweep.run({**grid, "params": {"k": 0}}, tmp_path / "k0", device="cpu",
+              log=lambda *_: None)
+    assert len(sweep.read_rows(tmp_path / "k0")) == 1
+    assert sweep.expand({**grid, "params": {"lam": 1.5, "k": 0}})[0]["params"] == "k=0,lam=1.5"
+    assert sweep.parse_params("k=0,lam=1.5,perturbation=uniform") == {
+        "k": 0, "lam": 1.5, "perturbation": "uniform"}
+    with pytest.raises(ValueError, match="do not fit loss 'dragan'"):
+        sweep.expand({**grid, "params": {"gamma": 1.0}})
+    with pytest.raises(ValueError, match="do not fit loss 'dragan'"):
+        sweep.expand({**grid, "params": {"k": -1}})
+    for bad in ({}, {"k": float("nan")}, {"k": [0]}, "k"):
+        with pytest.raises(ValueError, match="params"):
+            sweep.expand({**grid, "params": bad})
