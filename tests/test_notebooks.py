@@ -64,3 +64,13 @@ def test_chapter_opens_with_its_title_and_hides_its_setup(path):
         source = "".join(cell["source"])
         if "parameters" in tags or "google.colab" in source:
             assert "hide-cell" in tags, "collapse the parameters and Colab cells (hide-cell)"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_a_named_profile_is_read_from_the_table(path):
+    # GANLIB_PROFILE wins over get_profile's argument, so get_profile("cpu") is the quick
+    # profile in CI: a chapter that means one profile's numbers reads config.PROFILES[name]
+    sources = "\n".join("".join(c["source"]) for c in cells(path) if c["cell_type"] == "code")
+    named = re.findall(r"get_profile\(\s*[\"'](\w+)[\"']", sources)
+    assert not named, f"get_profile({named[0]!r}) follows GANLIB_PROFILE; use " \
+        f"config.PROFILES[{named[0]!r}] for that profile's own settings"
