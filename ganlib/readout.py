@@ -162,6 +162,12 @@ def full_coverage(m) -> bool:
     return m.modes == m.total_modes and m.high_quality >= HIGH_QUALITY
 
 
+def full_coverage_row(row: Mapping) -> bool:
+    """:func:`full_coverage` of a results row (a sweep's CSV row: values as text)."""
+    return (int(float(row["modes"])) == int(row["total_modes"])
+            and float(row["high_quality"]) >= HIGH_QUALITY)
+
+
 def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None,
                steps: int | None = None,
                tolerances: Sequence[Mapping[str, float]] | None = None,

@@ -1,0 +1,107 @@
+"""The runs of a swept 2-D grid, read the way the chapters read them.
+
+A grid (``python -m ganlib sweep``) leaves one results row per evaluation of every cell and
+1,000 samples of every run's scored generator. :class:`GridRuns` groups the rows of a grid's
+finished cells into runs, keyed ``(loss, data, seed)``, and answers what the chapters ask of
+a run: its evaluation at a step, whether it had settled by a budget (the plain rule, or
+within its own sampling noise), and how the rule fares on its last generator. The noise is
+measured once per run and kept, so a chapter, the comparison and the settings page that read
+the same run read the same numbers::
+
+    runs = GridRuns("notebooks/results/search/convergence.json",
+                    "notebooks/results/search/convergence")
+    run = ("nonsaturating", "ring8", 0)
+    runs.at(run, 8_000)["modes"], runs.settled(run, 8_000, within_noise=True)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganlib import data, readout, sweep
+
+Run = tuple[str, str, int]  # (loss, data, seed)
+
+
+def _step(row) -> int:
+    return int(row["step"])
+
+
+class GridRuns:
+    """The finished runs of ``grid`` (a grid dict or its JSON file) under ``folder`` (the
+    sweep's ``--out``). A cell counts once its final row is written; rows of cells outside
+    the grid (other settings, other steps) are not read. ``trials`` is the number of
+    fixed-generator curves :meth:`noise` draws per run."""
+
+    def __init__(self, grid: dict | str | Path, folder: str | Path, trials: int = 100):
+        self.grid = grid if isinstance(grid, dict) else sweep.load_grid(grid)
+        self.folder = Path(folder)
+        self.trials = trials
+        keys = {sweep.cell_key(c) for c in sweep.expand(self.grid)}
+        rows = [r for r in sweep.read_rows(self.folder) if sweep.cell_key(r) in keys]
+        done = {sweep.cell_key(r) for r in rows if sweep.is_final(r)}
+        self.rows = [r for r in rows if sweep.cell_key(r) in done]
+        self._runs: dict[Run, list[dict]] = {}
+        for r in self.rows:
+            self._runs.setdefault((r["loss"], r["data"], int(r["seed"])), []).append(r)
+        for curve in self._runs.values():
+            curve.sort(key=_step)
+        self._noise: dict[Run, readout.RuleNoise] = {}
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def runs(self, loss: str | None = None, dataset: str | None = None,
+             diverged: bool | None = None) -> list[Run]:
+        """The finished runs, sorted, of one loss and/or data set; ``diverged=False`` leaves
+        out the runs stopped by a non-finite loss, ``True`` keeps only those."""
+        return sorted(k for k in self._runs
+                      if (loss is None or k[0] == loss) and (dataset is None or k[1] == dataset)
+                      and (diverged is None or self.diverged(k) == diverged))
+
+    def curve(self, run: Run) -> list[dict]:
+        """Every evaluation of ``run``, in step order (results rows: values as text)."""
+        try:
+            return self._runs[run]
+        except KeyError:
+            raise KeyError(f"no finished run {run} in {self.folder} (of {len(self)}: run the "
+                           "grid's missing cells with `python -m ganlib sweep`)") from None
+
+    def final(self, run: Run) -> dict:
+        """The run's last evaluation (its samples are stored beside it)."""
+        return self.curve(run)[-1]
+
+    def diverged(self, run: Run) -> bool:
+        return self.final(run)["diverged"] == "1"
+
+    def at(self, run: Run, step: int) -> dict:
+        """The run's evaluation at ``step``; a clear error when it was not scored there."""
+        for row in self.curve(run):
+            if _step(row) == step:
+                return row
+        raise ValueError(f"run {run} in {self.folder} was not scored at step {step:,} "
+                         f"(scored at {', '.join(f'{_step(r):,}' for r in self.curve(run))})")
+
+    def every(self, budget: int) -> int:
+        """The spacing of a chapter's eight evaluations over ``budget`` steps (no closer than
+        the grid scored)."""
+        return max(budget // 8, int(self.grid.get("eval_every") or budget))
+
+    def samples(self, run: Run):
+        """The 1,000 samples the sweep stored from the run's scored generator at its end."""
+        return sweep.stored_samples(self.folder, self.final(run))
+
+    def noise(self, run: Run) -> readout.RuleNoise:
+        """:func:`ganlib.readout.rule_noise` on the run's last generator (measured once)."""
+        if run not in self._noise:
+            self._noise[run] = readout.rule_noise(
+                self.samples(run), data.MIXTURES[run[1]](), n_eval=int(self.final(run)["n_eval"]),
+                trials=self.trials)
+        return self._noise[run]
+
+    def settled(self, run: Run, budget: int, within_noise: bool = False) -> bool:
+        """Whether the run had settled by ``budget`` as a chapter of that budget reads it
+        (:func:`ganlib.readout.settled_at` over the chapter's eight evaluations), with the
+        rule's tolerances or, ``within_noise``, those widened to the run's own noise."""
+        tol = self.noise(run).tolerances if within_noise else None
+        return readout.settled_at(self.curve(run), budget, self.every(budget), tolerances=tol)

@@ -1,0 +1,83 @@
+"""GridRuns: the runs of a swept grid, read the way the chapters read them."""
+
+import csv
+
+import pytest
+
+from ganlib import data, readout, sweep
+from ganlib.grid_runs import GridRuns
+
+GRID = {"loss": ["nonsaturating", "lsgan"], "data": "ring8", "seed": [0, 1], "steps": 16,
+        "batch": 32, "n_eval": 256, "eval_every": 2}
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grid")
+    sweep.run(GRID, out, device="cpu", log=lambda *_: None)
+    return out
+
+
+def test_runs_group_a_grids_finished_rows_by_loss_data_and_seed(swept):
+    runs = GridRuns(GRID, swept)
+    assert len(runs) == 4
+    assert runs.runs() == sorted((loss, "ring8", s) for loss in GRID["loss"] for s in (0, 1))
+    assert runs.runs("lsgan") == [("lsgan", "ring8", 0), ("lsgan", "ring8", 1)]
+    assert runs.runs(dataset="grid25") == [] and runs.runs(diverged=True) == []
+    curve = runs.curve(("lsgan", "ring8", 1))
+    assert [int(r["step"]) for r in curve] == list(range(2, 17, 2))
+    assert all(r["loss"] == "lsgan" and r["seed"] == "1" for r in curve)
+    assert runs.final(("lsgan", "ring8", 1)) is curve[-1] and sweep.is_final(curve[-1])
+    assert runs.at(("lsgan", "ring8", 1), 8) is curve[3]
+    assert len(runs.rows) == 4 * 8
+
+
+def test_a_missing_run_or_step_is_a_clear_error(swept):
+    runs = GridRuns(GRID, swept)
+    with pytest.raises(ValueError, match="not scored at step 9 .*scored at 2, 4"):
+        runs.at(("nonsaturating", "ring8", 0), 9)
+    with pytest.raises(KeyError, match="no finished run .*hinge.*python -m ganlib sweep"):
+        runs.curve(("hinge", "ring8", 0))
+
+
+def test_rows_outside_the_grid_and_unfinished_cells_are_not_read(swept, tmp_path):
+    # a grid that names one of the cells: the others' rows stay out
+    one = GridRuns({**GRID, "loss": "lsgan", "seed": 0}, swept)
+    assert one.runs() == [("lsgan", "ring8", 0)]
+    # a cell whose final row is missing (cut off before it finished) is not a run
+    with open(next(swept.glob("*.csv")), newline="") as f:
+        rows = list(csv.DictReader(f))
+    cut = [r for r in rows if not (r["loss"] == "lsgan" and r["seed"] == "0"
+                                   and sweep.is_final(r))]
+    with open(tmp_path / "shard-0-of-1.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(cut)
+    (tmp_path / "samples").symlink_to(swept / "samples")
+    partial = GridRuns(GRID, tmp_path)
+    assert ("lsgan", "ring8", 0) not in partial.runs() and len(partial) == 3
+
+
+def test_settled_and_noise_are_the_readout_rules_on_the_stored_run(swept):
+    runs = GridRuns(GRID, swept, trials=20)
+    run = ("nonsaturating", "ring8", 1)
+    assert runs.every(16) == 2 and runs.every(8) == 2 and GridRuns(
+        {**GRID, "eval_every": 4}, swept).every(64) == 8
+    noise = readout.rule_noise(sweep.stored_samples(swept, runs.final(run)), data.ring8(),
+                               n_eval=256, trials=20)
+    assert runs.noise(run) == noise and runs.noise(run) is runs.noise(run)  # measured once
+    for budget in (8, 16):
+        assert runs.settled(run, budget) == readout.settled_at(runs.curve(run), budget, 2)
+        assert runs.settled(run, budget, within_noise=True) == readout.settled_at(
+            runs.curve(run), budget, 2, tolerances=noise.tolerances)
+    # settled within noise is never stricter than the plain rule
+    for r in runs.runs():
+        assert runs.settled(r, 16, within_noise=True) >= runs.settled(r, 16)
+    assert runs.samples(run).shape == (256, 2)
+
+
+def test_full_coverage_of_a_results_row():
+    row = {"modes": "8", "total_modes": "8", "high_quality": "80.0"}
+    assert readout.full_coverage_row(row)
+    assert not readout.full_coverage_row({**row, "high_quality": "79.9"})
+    assert not readout.full_coverage_row({**row, "modes": "7"})
