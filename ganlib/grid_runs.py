@@ -105,3 +105,14 @@ class GridRuns:
         rule's tolerances or, ``within_noise``, those widened to the run's own noise."""
         tol = self.noise(run).tolerances if within_noise else None
         return readout.settled_at(self.curve(run), budget, self.every(budget), tolerances=tol)
+
+    def most_settled(self, loss: str, dataset: str, budget: int,
+                     within_noise: bool = False) -> bool:
+        """Whether most of ``loss``'s runs on ``dataset`` had settled by ``budget``
+        (:meth:`settled`; a diverged run counts as not settled): the reading under which
+        the chapters and the comparison call a loss's runs settled."""
+        runs = self.runs(loss, dataset)
+        if not runs:
+            raise KeyError(f"no finished run of {loss} on {dataset} in {self.folder}")
+        return 2 * sum(not self.diverged(r) and self.settled(r, budget, within_noise)
+                       for r in runs) > len(runs)

@@ -197,8 +197,8 @@ def verdict_2d(metrics: Sequence, curves: Sequence[Sequence[dict]] | None = None
         return (f"{who} had not settled{when} (modes or sharpness still changing{beyond} over "
                 f"the last evaluations): too short to read as a property of {subject}")
     if found[-1] == 0:
-        return (f"no samples near any mode in {runs}: training failed at these settings, "
-                f"which says more about the settings than about {subject}")
+        return (f"no samples near any mode in {runs}: training failed at these settings, and "
+                f"a failed run alone does not show that {subject} is the cause")
     good = sum(full_coverage(m) for m in metrics)
     hq = sorted(round(m.high_quality) for m in metrics)
     if good == n:

@@ -81,3 +81,21 @@ def test_full_coverage_of_a_results_row():
     assert readout.full_coverage_row(row)
     assert not readout.full_coverage_row({**row, "high_quality": "79.9"})
     assert not readout.full_coverage_row({**row, "modes": "7"})
+
+
+def test_most_settled_counts_a_losss_runs(swept, monkeypatch):
+    runs = GridRuns(GRID, swept, trials=20)
+    for loss in GRID["loss"]:
+        for within in (False, True):
+            n = sum(runs.settled(r, 16, within) for r in runs.runs(loss))
+            assert runs.most_settled(loss, "ring8", 16, within) == (n == 2)
+    # one of two runs settled is not most; a diverged run never counts as settled
+    flags = {("lsgan", "ring8", 0): True, ("lsgan", "ring8", 1): False}
+    monkeypatch.setattr(runs, "settled", lambda run, budget, within_noise=False: flags[run])
+    assert not runs.most_settled("lsgan", "ring8", 16)
+    flags[("lsgan", "ring8", 1)] = True
+    assert runs.most_settled("lsgan", "ring8", 16)
+    monkeypatch.setattr(runs, "diverged", lambda run: run[2] == 1)
+    assert not runs.most_settled("lsgan", "ring8", 16)
+    with pytest.raises(KeyError, match="no finished run of hinge on ring8"):
+        runs.most_settled("hinge", "ring8", 16)

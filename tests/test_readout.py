@@ -71,7 +71,7 @@ def test_verdict_2d_reads_coverage_collapse_and_unsettled_runs():
     assert readout.verdict_2d([mm(8, 93.0)], curves=[curve(4, 6, 8)],
                               subject="the activation").endswith("a property of the activation")
     assert readout.verdict_2d([mm(0, 0.0, radius=0)], subject="the activation").endswith(
-        "than about the activation")
+        "does not show that the activation is the cause")
     with pytest.raises(ValueError):
         readout.verdict_2d([])
 
