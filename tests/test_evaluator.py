@@ -6,7 +6,6 @@ their own samples; the monotonicity checks use 2,000-image subsets of the test s
 """
 
 import json
-import math
 import sys
 import types
 
@@ -231,31 +230,36 @@ def test_inception_fid_is_skipped_when_its_weights_cannot_be_downloaded(test_set
 
 
 def test_inception_fid_is_reported_with_its_floor_where_it_can_run(test_set, monkeypatch):
+    fed = {True: [], False: []}  # what the metric received, as real and as generated images
+
     class MeanGap:  # a stand-in metric: distance between the mean pixel of real and fake
         def __init__(self, normalize, reset_real_features):
             assert normalize and not reset_real_features
-            self.sums = {True: [0.0, 0], False: [0.0, 0]}
 
         def to(self, device):
             return self
 
         def update(self, x, real):
             assert x.shape[1:] == (3, 28, 28) and 0 <= x.min() and x.max() <= 1
-            self.sums[real][0] += float(x.sum()) / x[0].numel()
-            self.sums[real][1] += len(x)
+            assert torch.equal(x[:, 0], x[:, 2])  # grey images repeated over the channels
+            fed[real].append(x[:, 0].clone())
 
         def compute(self):
-            (a, n), (b, m) = self.sums[True], self.sums[False]
-            return torch.tensor(abs(a / n - b / m))
+            return (torch.cat(fed[True]).mean() - torch.cat(fed[False]).mean()).abs()
 
-        def reset(self):
-            self.sums[False] = [0.0, 0]
+        def reset(self):  # keeps the real features, as reset_real_features=False does
+            fed[False].clear()
 
     fake_torchmetrics(monkeypatch, MeanGap)
-    m = evaluator.evaluate(test_set.images[:500], inception=True)
-    assert m.inception_fid is not None and m.floor.inception_fid is not None
+    images = test_set.images[:500].float() / 127.5 - 1  # uint8 -> [-1, 1]
+    samples = images * 0.5 - 0.5  # darker than the data: a larger gap
+    m = evaluator.evaluate(samples, inception=True)
     assert m.note == "" and "| Inception FID |" in m.table()
-    assert math.isfinite(m.inception_fid)
+    # the generated images reached the metric in [0, 1], every one of them, in order
+    assert torch.allclose(torch.cat(fed[False]), (samples[:, 0] + 1) / 2)
+    real_mean = float(torch.cat(fed[True]).mean())
+    assert m.inception_fid == pytest.approx(abs(real_mean - float((samples + 1).mean() / 2)))
+    assert 0 <= m.floor.inception_fid < 0.05 < m.inception_fid  # test images vs the reference
 
 
 @pytest.mark.slow
