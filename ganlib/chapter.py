@@ -209,7 +209,7 @@ def figure_image(run: Run, title: str = "", keys: tuple[str, ...] = ("d_loss", "
     return fig
 
 
-def glue_image(prefix: str, run: Run, profile: config.Profile) -> str:
+def glue_image(prefix: str, run: Run) -> str:
     """Glue ``{prefix}-img-verdict`` (:func:`readout.verdict_image`), ``{prefix}-img-steps``
     (generator steps), ``{prefix}-img-d-updates`` and the scores (``-fd``, ``-fd-floor``,
     ``-recall``, ``-precision``, ``-classes``)."""

@@ -46,7 +46,7 @@ def test_image_section_scores_the_profiles_pair():
     P = tiny()
     run = chapter.run_images("hinge", data.fashion_mnist(), P, seed=0)
     assert type(run.G).__name__ == "SmallConvGenerator"
-    assert chapter.glue_image("t", run, P) == readout.verdict_image(run.extra["scores"])
+    assert chapter.glue_image("t", run) == readout.verdict_image(run.extra["scores"])
     assert len(chapter.figure_image(run).axes) == 2
 
 
@@ -87,7 +87,7 @@ def test_a_profile_can_give_every_image_run_the_same_discriminator_updates():
     hinge = chapter.run_images("hinge", images, P, seed=0)
     assert (wgan.steps, wgan.d_updates) == (2, 10) and (hinge.steps, hinge.d_updates) == (10, 10)
     assert wgan.history.steps[-1] == 2
-    chapter.glue_image("t", wgan, P)
+    chapter.glue_image("t", wgan)
     plain = config.Profile(**{**P.__dict__, "image_equal_d_updates": False})
     assert plain.image_steps(5) == 10
 
