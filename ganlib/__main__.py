@@ -212,7 +212,9 @@ def _sweep(args, parser: argparse.ArgumentParser) -> int:
         print(f"{parser.prog}: interrupted; the finished cells are in {out}; run the same "
               "command again to go on", file=sys.stderr)
         return INTERRUPTED
-    print(f"shard {args.shard} written to {path}")
+    print(f"shard {args.shard} written to {path}" if path.exists() else
+          f"shard {args.shard}: nothing written (every cell was done, or taken by another "
+          "process)")
     return 0
 
 

@@ -168,6 +168,11 @@ def test_command_line_runs_shards_and_merges(tmp_path, capsys):
     for i in range(2):
         assert main(["sweep", "--grid", str(grid), "--shard", f"{i}/2", "--out", str(out),
                      "--device", "cpu"]) == 0
+        assert f"shard {i}/2 written to" in capsys.readouterr().out
+    # the whole grid as one shard: every cell is done, so no shard-0-of-1.csv is written
+    assert main(["sweep", "--grid", str(grid), "--out", str(out), "--device", "cpu"]) == 0
+    assert "shard 0/1: nothing written" in capsys.readouterr().out
+    assert not (out / "shard-0-of-1.csv").exists()
     assert main(["sweep", "--merge", str(out), "--to", str(tmp_path / "all.csv")]) == 0
     assert "2 cells merged" in capsys.readouterr().out
     assert {r["seed"] for r in sweep.read_rows(tmp_path / "all.csv")} == {"0", "1"}
