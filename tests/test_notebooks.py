@@ -74,3 +74,18 @@ def test_a_named_profile_is_read_from_the_table(path):
     named = re.findall(r"get_profile\(\s*[\"'](\w+)[\"']", sources)
     assert not named, f"get_profile({named[0]!r}) follows GANLIB_PROFILE; use " \
         f"config.PROFILES[{named[0]!r}] for that profile's own settings"
+
+
+DRAWS = re.compile(r"\bplt\.(subplots|figure)\(|\bplots\.(?!table\b)\w+\(")
+WIDGET = re.compile(r"\binteract(ive)?\(")  # a widget's figure is not a cell output
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_figure_the_code_draws_is_stored(path):
+    # a chapter executed with a non-interactive matplotlib backend (MPLBACKEND=agg) keeps its
+    # numbers but stores no figure: the book would show none
+    missing = [i for i, c in enumerate(cells(path)) if c["cell_type"] == "code"
+               and DRAWS.search("".join(c["source"])) and not WIDGET.search("".join(c["source"]))
+               and not any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
+    assert not missing, f"cells {missing} draw a figure but store none: re-run the chapter " \
+        "with matplotlib's inline backend (unset MPLBACKEND), e.g. make reproduce"
