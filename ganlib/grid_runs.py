@@ -110,7 +110,7 @@ class GridRuns:
                      within_noise: bool = False) -> bool:
         """Whether most of ``loss``'s runs on ``dataset`` had settled by ``budget``
         (:meth:`settled`; a diverged run counts as not settled): the reading under which
-        the chapters and the comparison call a loss's runs settled."""
+        the comparison chapter and the settings page call a loss's runs settled."""
         runs = self.runs(loss, dataset)
         if not runs:
             raise KeyError(f"no finished run of {loss} on {dataset} in {self.folder}")
