@@ -85,10 +85,12 @@ def pairwise(groups: dict, correction: str | None = None) -> dict:
 
 
 def rank(groups: dict, higher_is_better: bool, alpha: float = 0.05,
-         correction: str | None = None) -> dict:
+         correction: str | None = None, pvalues: dict | None = None) -> dict:
     """Rank of each group: 1 + the number of groups with a better mean and p < ``alpha``;
-    groups the test does not separate share ranks."""
-    p = pairwise(groups, correction)
+    groups the test does not separate share ranks. ``pvalues``, :func:`pairwise`'s result
+    for these groups when the caller has it, saves computing it again (``correction`` is
+    then the caller's)."""
+    p = pairwise(groups, correction) if pvalues is None else pvalues
     sign = 1 if higher_is_better else -1
     mean = {k: sign * float(np.mean(v)) for k, v in groups.items()}
 

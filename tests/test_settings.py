@@ -93,6 +93,10 @@ def test_ranks_tie_what_the_test_cannot_separate():
     # after Holm over the three pairs, 5 seeds cannot separate anything at 0.05
     assert stats.rank(groups, True, correction="holm") == {"a": 1, "b": 1, "c": 3}
     assert stats.rank(groups, True, alpha=0.001) == {"a": 1, "b": 1, "c": 1}
+    # the caller's p-values are used as given: with b and c inseparable, c shares b's rank
+    p = stats.pairwise(groups)
+    assert stats.rank(groups, True, pvalues=p) == stats.rank(groups, True)
+    assert stats.rank(groups, True, pvalues={**p, ("b", "c"): 1.0}) == {"a": 1, "b": 1, "c": 2}
 
 
 def test_coverage_radius_counts_modes_found_but_not_yet_sharp():
