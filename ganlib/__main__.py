@@ -206,13 +206,17 @@ def _sweep(args, parser: argparse.ArgumentParser) -> int:
         parser.error(str(e))
     out = Path(args.out)
     _writable_dir(out, "--out", parser)
+    before = sweep.shard_path(out, shard)
+    before = before.stat().st_size if before.exists() else 0
     try:
         path = sweep.run(grid, out, shard=shard, device=device)
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; the finished cells are in {out}; run the same "
               "command again to go on", file=sys.stderr)
         return INTERRUPTED
-    print(f"shard {args.shard} written to {path}" if path.exists() else
+    # the shard's rows are appended: it wrote something only if its file grew
+    print(f"shard {args.shard} written to {path}"
+          if path.exists() and path.stat().st_size > before else
           f"shard {args.shard}: nothing written (every cell was done, or taken by another "
           "process)")
     return 0

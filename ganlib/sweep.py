@@ -161,6 +161,11 @@ def save_images(path: Path, G, objective, seed: int, conditional: bool, n: int =
                         .numpy(), labels=np.array([] if y is None else y.cpu().numpy()))
 
 
+def shard_path(out: str | Path, shard: tuple[int, int]) -> Path:
+    """The CSV that shard ``(i, n)`` of a grid writes its rows to under ``out``."""
+    return Path(out) / f"shard-{shard[0]}-of-{shard[1]}.csv"
+
+
 def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=None,
         log=print, workers: int | None = None) -> Path:
     """Run this shard's cells that no complete row under ``out`` holds yet; return the
@@ -174,7 +179,7 @@ def run(grid: dict, out: str | Path, shard: tuple[int, int] = (0, 1), device=Non
     device = config.get_device(device)
     check_data(mine)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"shard-{i}-of-{n}.csv"
+    path = shard_path(out, shard)
     rows, bad = scan(out)
     done = {cell_key(r) for r in rows if is_final(r)}  # whole final rows: finished cells
     todo = [c for c in mine if cell_key(c) not in done]

@@ -173,6 +173,10 @@ def test_command_line_runs_shards_and_merges(tmp_path, capsys):
     assert main(["sweep", "--grid", str(grid), "--out", str(out), "--device", "cpu"]) == 0
     assert "shard 0/1: nothing written" in capsys.readouterr().out
     assert not (out / "shard-0-of-1.csv").exists()
+    # a shard run again after it finished: its file is there, but nothing new was written
+    assert main(["sweep", "--grid", str(grid), "--shard", "1/2", "--out", str(out),
+                 "--device", "cpu"]) == 0
+    assert "shard 1/2: nothing written" in capsys.readouterr().out
     assert main(["sweep", "--merge", str(out), "--to", str(tmp_path / "all.csv")]) == 0
     assert "2 cells merged" in capsys.readouterr().out
     assert {r["seed"] for r in sweep.read_rows(tmp_path / "all.csv")} == {"0", "1"}
