@@ -206,8 +206,8 @@ def _sweep(args, parser: argparse.ArgumentParser) -> int:
         parser.error(str(e))
     out = Path(args.out)
     _writable_dir(out, "--out", parser)
-    before = sweep.shard_path(out, shard)
-    before = before.stat().st_size if before.exists() else 0
+    csv = sweep.shard_path(out, shard)
+    before = csv.stat().st_size if csv.exists() else 0
     try:
         path = sweep.run(grid, out, shard=shard, device=device)
     except KeyboardInterrupt:
