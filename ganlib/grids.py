@@ -137,6 +137,8 @@ def expand(grid: dict) -> list[dict]:
                 per_loss = {"loss": loss, "data": name}
                 if lrs is not None:
                     per_loss["lr"] = lrs(loss, name)
+                if grid.get("lr") == "settings":
+                    per_loss.update(_settings_params(rest, loss, name))
                 if steps is not None:
                     per_loss["steps"] = steps(loss, name)
                 cells += expand({**rest, **per_loss})
@@ -156,6 +158,24 @@ def expand(grid: dict) -> list[dict]:
         if cell.get("params"):
             _check_params(cell)
     return cells
+
+
+def _settings_params(grid: dict, loss: str, name: str) -> dict:
+    """``{"params": [...]}`` that holds the settings' ``n_critic`` where it is not the loss's
+    own (``"lr": "settings"``), so that a cell trained before the settings changed it is not
+    mistaken for one trained after; ``{}`` where it is the loss's own or the grid sets it."""
+    from ganlib import losses
+
+    n = settings.objective(loss, name, pair=grid.get("pair")).n_critic
+    if n == losses.get(loss).n_critic:
+        return {}
+    given = grid.get("params")
+    given = given if isinstance(given, list) else [given]
+    out = []
+    for p in given:
+        p = parse_params(p) if isinstance(p, str) else p or {}
+        out.append({**p, "n_critic": n} if isinstance(p, dict) and "n_critic" not in p else p)
+    return {"params": out}
 
 
 def _lr_rule(grid: dict):

@@ -118,6 +118,14 @@ def settings(name: str, data: str, pair: str | None = None) -> list[Setting]:
                                "non-saturating, ring8, one seed: 3/8 modes at 2e-4 after "
                                "8,000 steps, 8/8 at 1e-3 from step 4,000; used for every "
                                "loss on Adam 2e-4 until the search sets it")
+    if name in SEARCHED_N_CRITIC:
+        n, means = SEARCHED_N_CRITIC[name]
+        scores = ", ".join(f"{v:.2f} at {k}" for k, v in means.items())
+        by_key["n_critic"] = Setting(name, data, "n_critic", n, paper["n_critic"], "search",
+                                     f"n_critic search at the searched rate, the same for "
+                                     f"every loss (two values besides the loss's own, 2 "
+                                     f"seeds, both mixtures, 6,000 steps): mean score "
+                                     f"{scores}")
     if "gamma" in paper:
         by_key["gamma"] = Setting(name, data, "gamma", round(mix["std"] ** 2, 6), paper["gamma"],
                                   "scaled", f"gamma = std^2 = {mix['std']}^2: chapter 12's "
@@ -144,6 +152,20 @@ EMA_DECAY = 0.999
 # the learning rates the search (notebooks/results/search/lr_search.json, rule: choose_lr)
 # picked for the losses whose every cell has finished, with the mean score of each rate;
 # tests/test_settings.py checks them against the committed results
+# the discriminator updates per generator step the second search
+# (notebooks/results/search/ncritic_search*.json, rule: choose_n_critic) picked, for the losses
+# whose every cell has finished and whose grids ran at that value, with the mean score of
+# each value; tests/test_settings.py checks them against the committed results
+SEARCHED_N_CRITIC = {
+    "wgan": (5, {1: 0.0, 2: 0.0, 5: 0.01}),  # every value fails: a tie, the paper's stays
+    "wgan-gp": (5, {1: 0.11, 2: 0.0, 5: 0.23}),
+    "ebgan": (1, {1: 0.21, 2: 0.14, 5: 0.18}),
+    "infogan": (1, {1: 0.59, 2: 0.46, 5: 0.29}),
+}
+# chosen by the same search but not yet the settings: the grids the chapters read are being
+# rerun at the new value first (notebooks/results/search/README.md), so that no chapter reads
+# runs trained at one value as runs of the other
+N_CRITIC_PENDING = {"dragan": (5, {1: 0.0, 2: 0.05, 5: 0.31})}
 SEARCHED_LR = {
     "minimax": (1e-3, {2e-4: 0.37, 1e-3: 0.88, 3e-3: 0.20}),
     "nonsaturating": (1e-3, {2e-4: 0.43, 1e-3: 0.77, 3e-3: 0.64}),
@@ -200,6 +222,25 @@ def search_score(row: dict) -> float:
     return (int(row["modes"]) / int(row["total_modes"])) * float(row["high_quality"]) / 100.0
 
 
+def _choose(rows: list[tuple[float, dict]], reference: float,
+            last: int) -> tuple[float, dict[float, float]]:
+    """The search's rule over ``(value, row)`` pairs: each cell's :func:`search_score`
+    averaged over its ``last`` evaluations, then over seeds and mixtures; the best mean wins,
+    and of the values within 0.05 of it, the one nearest ``reference`` (in ratio)."""
+    cells: dict[tuple, list[tuple[int, float]]] = {}
+    for value, r in rows:
+        score = 0.0 if r.get("diverged") == "1" else search_score(r)
+        cells.setdefault((value, r["data"], r["seed"]), []).append((int(r["step"]), score))
+    per_value: dict[float, list[float]] = {}
+    for (value, _, _), points in cells.items():
+        scores = [q for _, q in sorted(points)[-last:]]
+        per_value.setdefault(value, []).append(sum(scores) / len(scores))
+    means = {v: sum(s) / len(s) for v, s in sorted(per_value.items())}
+    best = max(means.values())
+    near = [v for v, m in means.items() if m >= best - 0.05]
+    return min(near, key=lambda v: abs(math.log(v / reference))), means
+
+
 def choose_lr(rows: list[dict], loss: str, last: int = 2,
               lrs: list[float] | None = None) -> tuple[float, dict[float, float]]:
     """The learning rate the search picks for ``loss`` from its sweep ``rows`` (scored along
@@ -208,24 +249,35 @@ def choose_lr(rows: list[dict], loss: str, last: int = 2,
     mixtures; the best mean wins, and of learning rates within 0.05 of it, the one nearest
     the paper's (in ratio). Only ``lrs`` count, when given (the grid's). Returns the choice
     and the mean score of every learning rate. A diverged run scores 0."""
-    mine = [r for r in rows if r["loss"] == loss
+    mine = [(float(r["lr"]), r) for r in rows if r["loss"] == loss
             and (lrs is None or any(math.isclose(float(r["lr"]), x) for x in lrs))]
     if not mine:
         raise ValueError(f"no search rows for {loss!r}")
-    cells: dict[tuple, list[tuple[int, float]]] = {}
-    for r in mine:
-        key = (float(r["lr"]), r["data"], r["seed"])
-        score = 0.0 if r.get("diverged") == "1" else search_score(r)
-        cells.setdefault(key, []).append((int(r["step"]), score))
-    per_lr: dict[float, list[float]] = {}
-    for (lr, _, _), points in cells.items():
-        scores = [q for _, q in sorted(points)[-last:]]
-        per_lr.setdefault(lr, []).append(sum(scores) / len(scores))
-    means = {lr: sum(v) / len(v) for lr, v in sorted(per_lr.items())}
-    best = max(means.values())
-    paper = _paper(loss)["lr"]
-    near = [lr for lr, m in means.items() if m >= best - 0.05]
-    return min(near, key=lambda lr: abs(math.log(lr / paper))), means
+    return _choose(mine, _paper(loss)["lr"], last)
+
+
+def _n_critic(params: str | None, own: int) -> int:
+    """The ``n_critic`` a cell's ``params`` text (``"n_critic=5"``) gives, else ``own``."""
+    found = dict(item.partition("=")[::2] for item in (params or "").split(",") if item)
+    return int(found.get("n_critic", own))
+
+
+def choose_n_critic(rows: list[dict], own_rows: list[dict], loss: str,
+                    last: int = 2) -> tuple[int, dict[int, float]]:
+    """The discriminator updates per generator step that the second search picks for
+    ``loss``, by :func:`choose_lr`'s rule, the paper's value kept in a near tie: ``rows``
+    are the search's (each cell's ``params`` hold its ``n_critic``), ``own_rows`` the
+    learning-rate search's, whose cells at the rate it chose (``SEARCHED_LR``) stand for the
+    paper's value. Returns the choice and the mean score of every value."""
+    own = _paper(loss)["n_critic"]
+    lr = SEARCHED_LR[loss][0] if loss in SEARCHED_LR else None
+    mine = [(own, r) for r in own_rows
+            if r["loss"] == loss and lr is not None and math.isclose(float(r["lr"]), lr)]
+    mine += [(_n_critic(r.get("params"), own), r) for r in rows if r["loss"] == loss]
+    if len({v for v, _ in mine}) < 2:
+        raise ValueError(f"no n_critic search rows for {loss!r} beside its own value ({own}) "
+                         "at its searched learning rate")
+    return _choose(mine, own, last)
 
 
 def rows(names: list[str] | None = None, data: tuple[str, ...] = DATASETS,

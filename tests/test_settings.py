@@ -229,3 +229,53 @@ def test_the_searched_learning_rates_are_what_the_committed_search_chose():
         for data_name in ("ring8", "grid25"):
             row = next(s for s in settings.settings(loss, data_name) if s.key == "lr")
             assert row.value == lr and row.source == "search"
+
+
+def test_the_n_critic_search_reads_its_own_value_from_the_learning_rate_search():
+    own = []  # the learning-rate search's cells: hinge's own n_critic (1) at 1e-3, and 2e-4
+    for mix, total in (("ring8", 8), ("grid25", 25)):
+        for seed in (0, 1):
+            own += [_row("hinge", 1e-3, mix, seed, s, total // 2, 90.0, total)
+                    for s in (4500, 6000)]
+            own += [_row("hinge", 2e-4, mix, seed, 6000, total, 100.0, total)]  # other rate
+    nc = [{**r, "params": "n_critic=2", "high_quality": "60.0"} for r in own
+          if r["lr"] == str(1e-3)]
+    nc += [{**r, "params": "n_critic=5", "modes": str(int(r["total_modes"]))} for r in own
+           if r["lr"] == str(1e-3)]
+    choice, means = settings.choose_n_critic(nc, own, "hinge")
+    assert choice == 5 and means == pytest.approx({1: 0.441, 2: 0.294, 5: 0.9})  # 12/25 = 0.48
+    # a near tie keeps the loss's own value
+    tie = [{**r, "modes": str(int(r["total_modes"]) // 2), "high_quality": "93.0"}
+           if r["params"] == "n_critic=5" else r for r in nc]
+    assert settings.choose_n_critic(tie, own, "hinge")[0] == 1
+    with pytest.raises(ValueError, match="no n_critic search rows for 'hinge'"):
+        settings.choose_n_critic([], own, "hinge")
+
+
+def test_the_searched_n_critic_values_are_what_the_committed_search_chose():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+
+    def finished(grids, folder):
+        cells = [c for g in grids for c in sweep.expand(sweep.load_grid(root / g))]
+        keys = {sweep.cell_key(c) for c in cells}
+        rows = [r for r in sweep.read_rows(root / folder) if sweep.cell_key(r) in keys]
+        done = {sweep.cell_key(r) for r in rows if sweep.is_final(r)}
+        return cells, [r for r in rows if sweep.cell_key(r) in done], done
+
+    cells, rows, done = finished(["ncritic_search.json", "ncritic_search_wgan.json"],
+                                 "ncritic")
+    _, lr_rows, _ = finished(["lr_search.json"], "lr")
+    chosen = {**settings.SEARCHED_N_CRITIC, **settings.N_CRITIC_PENDING}
+    assert not set(settings.SEARCHED_N_CRITIC) & set(settings.N_CRITIC_PENDING)
+    for loss, (n, means) in chosen.items():
+        mine = [c for c in cells if c["loss"] == loss]
+        assert mine and all(sweep.cell_key(c) in done for c in mine), f"{loss}: not finished"
+        choice, got = settings.choose_n_critic(rows, lr_rows, loss)
+        assert choice == n and got == pytest.approx(means, abs=0.005), loss
+        for data_name in ("ring8", "grid25"):
+            row = next(s for s in settings.settings(loss, data_name) if s.key == "n_critic")
+            adopted = loss in settings.SEARCHED_N_CRITIC
+            assert row.source == ("search" if adopted else "paper"), loss
+            assert row.value == (n if adopted else losses.get(loss).n_critic), loss

@@ -431,3 +431,24 @@ def test_params_override_the_loss_settings_in_a_cell_of_their_own(tmp_path):
     for bad in ({}, {"k": float("nan")}, {"k": [0]}, "k"):
         with pytest.raises(ValueError, match="params"):
             sweep.expand({**grid, "params": bad})
+
+
+def test_lr_settings_puts_a_changed_n_critic_into_each_cell(monkeypatch):
+    from ganlib import experiments, settings
+
+    grid = {"loss": ["hinge", "lsgan"], "data": "ring8", "seed": 0, "lr": "settings"}
+    before = {c["loss"]: sweep.cell_key(c) for c in sweep.expand(grid)}
+    monkeypatch.setitem(settings.SEARCHED_N_CRITIC, "hinge", (2, {1: 0.1, 2: 0.5}))
+    cells = {c["loss"]: c for c in sweep.expand(grid)}
+    # a cell trained at the loss's own n_critic is not the cell the changed settings train
+    assert cells["hinge"]["params"] == "n_critic=2" and sweep.cell_key(cells["hinge"]) not in \
+        before.values()
+    assert sweep.cell_key(cells["lsgan"]) == before["lsgan"]  # its own value: no params
+    # a grid's own n_critic wins, and other keywords keep theirs
+    given = sweep.expand({**grid, "loss": "hinge", "params": {"n_critic": 5}})
+    assert [c["params"] for c in given] == ["n_critic=5"]
+    monkeypatch.setitem(settings.SEARCHED_N_CRITIC, "dragan", (5, {1: 0.0, 5: 0.3}))
+    both = sweep.expand({**grid, "loss": "dragan", "params": [{"k": 0}, {"n_critic": 2}]})
+    assert [c["params"] for c in both] == ["k=0,n_critic=5", "n_critic=2"]
+    objective, _, _ = experiments.setup("dragan", "ring8", seed=0)
+    assert objective.n_critic == 5  # what a chapter trains is what the cell records
