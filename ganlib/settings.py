@@ -115,26 +115,24 @@ def settings(name: str, data: str, pair: str | None = None) -> list[Setting]:
         return list(by_key.values())
     mix = _MIXTURES[data]
     by_key = {r.key: r for r in rows}
-    if name in SEARCHED_LR:
-        lr, means = SEARCHED_LR[name]
-        scores = ", ".join(f"{v:.2f} at {k:g}" for k, v in means.items())
-        by_key["lr"] = Setting(name, data, "lr", lr, paper["lr"], "search",
-                               f"learning-rate search, the same for every loss (1, 5 and 15 "
-                               f"times the paper's rate, 2 seeds, both mixtures, 6,000 steps): "
-                               f"mean score {scores}")
-    elif paper["lr"] == 2e-4:  # the DCGAN setting, which the pilot measured
+    searches = {"lr": (SEARCHED_LR, "learning-rate search, the same for every loss (1, 5 and "
+                               "15 times the paper's rate"),
+                "n_critic": (SEARCHED_N_CRITIC, "n_critic search at the searched rate, the same "
+                                                "for every loss (two values besides the loss's "
+                                                "own")}
+    for key, (chosen, what) in searches.items():
+        if name in chosen:
+            value, means = chosen[name]
+            scores = ", ".join(f"{v:.2f} at {k:g}" for k, v in means.items())
+            by_key[key] = Setting(name, data, key, value, paper[key], "search",
+                                  f"{what}, 2 seeds, both mixtures, 6,000 steps): mean score "
+                                  f"{scores}")
+    # the DCGAN setting, which the pilot measured, until a search sets it
+    if name not in SEARCHED_LR and paper["lr"] == 2e-4:
         by_key["lr"] = Setting(name, data, "lr", 1e-3, paper["lr"], "pilot",
                                "non-saturating, ring8, one seed: 3/8 modes at 2e-4 after "
                                "8,000 steps, 8/8 at 1e-3 from step 4,000; used for every "
                                "loss on Adam 2e-4 until the search sets it")
-    if name in SEARCHED_N_CRITIC:
-        n, means = SEARCHED_N_CRITIC[name]
-        scores = ", ".join(f"{v:.2f} at {k}" for k, v in means.items())
-        by_key["n_critic"] = Setting(name, data, "n_critic", n, paper["n_critic"], "search",
-                                     f"n_critic search at the searched rate, the same for "
-                                     f"every loss (two values besides the loss's own, 2 "
-                                     f"seeds, both mixtures, 6,000 steps): mean score "
-                                     f"{scores}")
     if "gamma" in paper:
         by_key["gamma"] = Setting(name, data, "gamma", round(mix["std"] ** 2, 6), paper["gamma"],
                                   "scaled", f"gamma = std^2 = {mix['std']}^2: chapter 12's "
