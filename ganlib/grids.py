@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from ganlib import config, data, settings
-from ganlib.shards import KEYS, OPTIONS
+from ganlib.shards import KEYS, OPTIONS, parse_params
 
 DATASETS = ("ring8", "grid25", "fashion-mnist")
 DEFAULTS = {"steps": 2_000, "batch": 256, "lr": None, "n_eval": 10_000}
@@ -79,27 +79,6 @@ def format_params(params: dict) -> str:
             raise ValueError(f"params: {k!r}: {v!r} is not a keyword with a finite number "
                              "or a word as its value")
     return ",".join(f"{k}={params[k]}" for k in sorted(params))
-
-
-def parse_params(text: str | None) -> dict:
-    """The keywords a cell's ``params`` text stands for (``"k=0,lam=1.5"`` -> ``{"k": 0,
-    "lam": 1.5}``); ``{}`` for none."""
-    out = {}
-    for item in (text or "").split(","):
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"params {text!r}: {item!r} is not key=value")
-        for kind in (int, float):
-            try:
-                out[key] = kind(value)
-                break
-            except ValueError:
-                continue
-        else:
-            out[key] = value
-    return out
 
 
 def _check_params(cell: dict) -> None:

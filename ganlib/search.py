@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 from ganlib import losses
+from ganlib.shards import parse_params
 
 # the learning rates the search (notebooks/results/search/lr_search.json, rule: choose_lr)
 # picked for the losses whose every cell has finished, with the mean score of each rate;
@@ -108,12 +109,6 @@ def choose_lr(rows: list[dict], loss: str, last: int = 2,
     return _choose(mine, losses.get(loss).lr, last)
 
 
-def _n_critic(params: str | None, own: int) -> int:
-    """The ``n_critic`` a cell's ``params`` text (``"n_critic=5"``) gives, else ``own``."""
-    found = dict(item.partition("=")[::2] for item in (params or "").split(",") if item)
-    return int(found.get("n_critic", own))
-
-
 def choose_n_critic(rows: list[dict], own_rows: list[dict], loss: str,
                     last: int = 2) -> tuple[int, dict[int, float]]:
     """The discriminator updates per generator step that the second search picks for
@@ -125,7 +120,8 @@ def choose_n_critic(rows: list[dict], own_rows: list[dict], loss: str,
     lr = SEARCHED_LR[loss][0] if loss in SEARCHED_LR else None
     mine = [(own, r) for r in own_rows
             if r["loss"] == loss and lr is not None and math.isclose(float(r["lr"]), lr)]
-    mine += [(_n_critic(r.get("params"), own), r) for r in rows if r["loss"] == loss]
+    mine += [(parse_params(r.get("params")).get("n_critic", own), r) for r in rows
+             if r["loss"] == loss]
     if len({v for v, _ in mine}) < 2:
         raise ValueError(f"no n_critic search rows for {loss!r} beside its own value ({own}) "
                          "at its searched learning rate")

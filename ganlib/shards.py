@@ -42,6 +42,27 @@ def cell_key(cell: dict) -> str:
     return key + "".join(f"|{k}={cell[k]}" for k in OPTIONS if cell.get(k) not in (None, ""))
 
 
+def parse_params(text: str | None) -> dict:
+    """The keywords a cell's ``params`` text stands for (``"k=0,lam=1.5"`` -> ``{"k": 0,
+    "lam": 1.5}``); ``{}`` for none."""
+    out = {}
+    for item in (text or "").split(","):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"params {text!r}: {item!r} is not key=value")
+        for kind in (int, float):
+            try:
+                out[key] = kind(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = value
+    return out
+
+
 def is_final(row: dict) -> bool:
     """The row holding a cell's result (not a point scored along the way)."""
     return row.get("step") in (None, "", row.get("steps"))
