@@ -279,3 +279,31 @@ def test_the_searched_n_critic_values_are_what_the_committed_search_chose():
             adopted = loss in settings.SEARCHED_N_CRITIC
             assert row.source == ("search" if adopted else "paper"), loss
             assert row.value == (n if adopted else losses.get(loss).n_critic), loss
+
+
+# the grids the book reads (the settings page, chapters 06 and 15) and their output folders
+BOOK_GRIDS = {
+    "convergence.json": "convergence",
+    "convergence_long_ring8.json": "convergence-long-ring8",
+    "convergence_long_grid25.json": "convergence-long-grid25",
+    "convergence_32k_grid25.json": "convergence-32k-grid25",
+    "lr_decay_ring8.json": "lr-decay-ring8",
+    "lr_decay_grid25.json": "lr-decay-grid25",
+    "lr_decay_16k_grid25.json": "lr-decay-16k-grid25",
+    "dragan_k0.json": "dragan-k0",
+}
+
+
+@pytest.mark.parametrize("grid_file", sorted(BOOK_GRIDS))
+def test_every_cell_the_book_reads_has_run_at_the_current_settings(grid_file):
+    """A grid with ``"lr": "settings"`` expands with the current settings, so a setting the
+    searches change (a learning rate, an n_critic) is adopted only once its cells have run at
+    it: otherwise the chapters would silently drop that loss from their tables."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    cells = sweep.expand(sweep.load_grid(root / grid_file))
+    done = {sweep.cell_key(r) for r in sweep.read_rows(root / BOOK_GRIDS[grid_file])
+            if sweep.is_final(r)}
+    missing = [sweep.cell_key(c) for c in cells if sweep.cell_key(c) not in done]
+    assert not missing, f"{len(missing)} of {len(cells)} cells not run, e.g. {missing[0]}"
