@@ -27,6 +27,20 @@ def _step(row) -> int:
     return int(row["step"])
 
 
+def finished_rows(grids, folder: str | Path) -> list[dict]:
+    """The rows under ``folder`` of the finished cells of ``grids`` (a grid dict or JSON
+    file, or a list of them, swept into the same folder): a cell counts once its final row
+    is written, and rows of cells outside the grids (other settings, other steps) are not
+    read."""
+    if isinstance(grids, (dict, str, Path)):
+        grids = [grids]
+    keys = {sweep.cell_key(c) for g in grids
+            for c in sweep.expand(g if isinstance(g, dict) else sweep.load_grid(g))}
+    rows = [r for r in sweep.read_rows(Path(folder)) if sweep.cell_key(r) in keys]
+    done = {sweep.cell_key(r) for r in rows if sweep.is_final(r)}
+    return [r for r in rows if sweep.cell_key(r) in done]
+
+
 class GridRuns:
     """The finished runs of ``grid`` (a grid dict or its JSON file) under ``folder`` (the
     sweep's ``--out``). A cell counts once its final row is written; rows of cells outside
@@ -37,10 +51,7 @@ class GridRuns:
         self.grid = grid if isinstance(grid, dict) else sweep.load_grid(grid)
         self.folder = Path(folder)
         self.trials = trials
-        keys = {sweep.cell_key(c) for c in sweep.expand(self.grid)}
-        rows = [r for r in sweep.read_rows(self.folder) if sweep.cell_key(r) in keys]
-        done = {sweep.cell_key(r) for r in rows if sweep.is_final(r)}
-        self.rows = [r for r in rows if sweep.cell_key(r) in done]
+        self.rows = finished_rows(self.grid, self.folder)
         self._runs: dict[Run, list[dict]] = {}
         for r in self.rows:
             self._runs.setdefault((r["loss"], r["data"], int(r["seed"])), []).append(r)

@@ -1,11 +1,12 @@
 """GridRuns: the runs of a swept grid, read the way the chapters read them."""
 
 import csv
+import json
 
 import pytest
 
 from ganlib import data, readout, sweep
-from ganlib.grid_runs import GridRuns
+from ganlib.grid_runs import GridRuns, finished_rows
 
 GRID = {"loss": ["nonsaturating", "lsgan"], "data": "ring8", "seed": [0, 1], "steps": 16,
         "batch": 32, "n_eval": 256, "eval_every": 2}
@@ -56,6 +57,20 @@ def test_rows_outside_the_grid_and_unfinished_cells_are_not_read(swept, tmp_path
     (tmp_path / "samples").symlink_to(swept / "samples")
     partial = GridRuns(GRID, tmp_path)
     assert ("lsgan", "ring8", 0) not in partial.runs() and len(partial) == 3
+
+
+def test_finished_rows_of_several_grids_swept_into_one_folder(swept, tmp_path):
+    grids = [{**GRID, "loss": "lsgan"}, {**GRID, "loss": "nonsaturating", "seed": 1}]
+    rows = finished_rows(grids, swept)
+    assert sorted({(r["loss"], r["seed"]) for r in rows}) == [
+        ("lsgan", "0"), ("lsgan", "1"), ("nonsaturating", "1")]
+    assert len(rows) == 3 * 8 and all(r["n_eval"] == "256" for r in rows)
+    # a grid read from its JSON file, alone, reads the same rows as the dict
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(grids[0]))
+    assert finished_rows(path, swept) == finished_rows(grids[0], swept)
+    # a grid of other steps names other cells: nothing of this folder is read
+    assert finished_rows({**GRID, "steps": 32}, swept) == []
 
 
 def test_settled_and_noise_are_the_readout_rules_on_the_stored_run(swept):

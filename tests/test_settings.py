@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from ganlib import config, data, experiments, losses, metrics, settings, stats, sweep
+from ganlib.grid_runs import finished_rows
 
 
 def test_penalties_are_scaled_to_each_mixture_and_paper_values_stay_one_call_away():
@@ -259,10 +260,8 @@ def test_the_searched_n_critic_values_are_what_the_committed_search_chose():
 
     def finished(grids, folder):
         cells = [c for g in grids for c in sweep.expand(sweep.load_grid(root / g))]
-        keys = {sweep.cell_key(c) for c in cells}
-        rows = [r for r in sweep.read_rows(root / folder) if sweep.cell_key(r) in keys]
-        done = {sweep.cell_key(r) for r in rows if sweep.is_final(r)}
-        return cells, [r for r in rows if sweep.cell_key(r) in done], done
+        rows = finished_rows([root / g for g in grids], root / folder)
+        return cells, rows, {sweep.cell_key(r) for r in rows}
 
     cells, rows, done = finished(["ncritic_search.json", "ncritic_search_wgan.json"],
                                  "ncritic")
@@ -303,7 +302,7 @@ def test_every_cell_the_book_reads_has_run_at_the_current_settings(grid_file):
 
     root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
     cells = sweep.expand(sweep.load_grid(root / grid_file))
-    done = {sweep.cell_key(r) for r in sweep.read_rows(root / BOOK_GRIDS[grid_file])
-            if sweep.is_final(r)}
+    rows = finished_rows(root / grid_file, root / BOOK_GRIDS[grid_file])
+    done = {sweep.cell_key(r) for r in rows}
     missing = [sweep.cell_key(c) for c in cells if sweep.cell_key(c) not in done]
     assert not missing, f"{len(missing)} of {len(cells)} cells not run, e.g. {missing[0]}"
