@@ -290,6 +290,7 @@ BOOK_GRIDS = {
     "lr_decay_grid25.json": "lr-decay-grid25",
     "lr_decay_16k_grid25.json": "lr-decay-16k-grid25",
     "dragan_k0.json": "dragan-k0",
+    "dragan_n1.json": "convergence",
 }
 
 
