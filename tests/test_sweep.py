@@ -437,7 +437,9 @@ def test_lr_settings_puts_a_changed_n_critic_into_each_cell(monkeypatch):
     from ganlib import experiments, settings
 
     grid = {"loss": ["hinge", "lsgan"], "data": "ring8", "seed": 0, "lr": "settings"}
+    monkeypatch.setitem(settings.SEARCHED_N_CRITIC, "hinge", (1, {1: 0.5, 2: 0.1}))
     before = {c["loss"]: sweep.cell_key(c) for c in sweep.expand(grid)}
+    assert "params" not in str(before["hinge"])  # the loss's own value: no params
     monkeypatch.setitem(settings.SEARCHED_N_CRITIC, "hinge", (2, {1: 0.1, 2: 0.5}))
     cells = {c["loss"]: c for c in sweep.expand(grid)}
     # a cell trained at the loss's own n_critic is not the cell the changed settings train
