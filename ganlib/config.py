@@ -179,11 +179,18 @@ class RunCard:
     commit: str | None
     started: str
     wall_time_s: float | None = None
+    load_at_end: str | None = None
     extra: dict = field(default_factory=dict)
     _t0: float = field(default_factory=time.perf_counter, repr=False)
 
     def finish(self) -> RunCard:
+        """Stop the clock; record the machine's load averages (where the system has them),
+        so that a wall time measured on a machine busy with other work says so: averages
+        above the chapter's own share of the cores mean that other processes ran beside it."""
         self.wall_time_s = round(time.perf_counter() - self._t0, 1)
+        if hasattr(os, "getloadavg"):
+            loads = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+            self.load_at_end = f"{loads} (1, 5, 15 min; {os.cpu_count()} cores)"
         return self
 
     def as_dict(self) -> dict:

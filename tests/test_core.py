@@ -32,9 +32,20 @@ def test_run_card_records_what_reproduces_a_run():
     assert d["seed"] == 3 and d["profile"] == "quick" and d["torch"] == torch.__version__
     assert d["ganlib"] == ganlib.__version__ and d["wall_time_s"] >= 0
     assert "| seed | 3 |" in card._repr_markdown_()
+    if hasattr(os, "getloadavg"):  # the load the wall time was measured under
+        assert d["load_at_end"].endswith(f" (1, 5, 15 min; {os.cpu_count()} cores)")
     # on a CPU the device names the vector instructions PyTorch runs with (AVX2, AVX512...)
     capability = torch.backends.cpu.get_cpu_capability()
     assert d["device"].startswith("cpu (") and f", {capability}, " in d["device"]
+
+
+def test_run_card_records_the_machines_load_at_the_end(monkeypatch):
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.96, 2.5, 0.04), raising=False)
+    card = config.run_card("cpu", seed=0, device="cpu")
+    assert card.load_at_end is None  # measured when the chapter finishes, not before
+    card.finish()
+    assert card.load_at_end.startswith("4.0, 2.5, 0.0 (1, 5, 15 min; ")
+    assert "| load_at_end | 4.0, 2.5, 0.0" in card._repr_markdown_()
 
 
 def test_unknown_loss_lists_the_known_ones():

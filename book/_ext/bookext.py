@@ -68,7 +68,8 @@ def _run_card_table(app, docname: str, source: list[str]) -> None:
     src = Path(app.srcdir)
     notebooks = sorted(p for p in (src / "notebooks").glob("*.ipynb")
                        if f"notebooks/{p.stem}" in app.env.found_docs)  # chapters in the toc
-    cols = ["chapter", "profile", "device", "wall_time_s", "started", "ganlib", "torch"]
+    cols = ["chapter", "profile", "device", "wall_time_s", "load_at_end", "started", "ganlib",
+            "torch"]
     lines = ["", "| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
     for card in run_cards(notebooks):
         name = card["chapter"]
