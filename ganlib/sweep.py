@@ -31,6 +31,9 @@ so that one grid searches every loss on its own scale (WGAN's RMSprop 5e-5 and t
 DCGAN-style 2e-4 alike); ``"lr": "settings"`` takes each loss's learning rate for each data
 set from :mod:`ganlib.settings`. Either way each cell holds the learning rate itself, so a
 cell trained before the settings changed is not mistaken for one trained after.
+A cell trains at the loss's own ``n_critic`` unless its ``params`` name another (a grid
+with ``"lr": "settings"`` writes the settings' value there where it differs), so that a cell
+means the same run before and after the settings change a loss's ``n_critic``.
 ``d_updates`` (instead of ``steps``) gives every loss the same discriminator updates:
 ``d_updates // n_critic`` generator steps, written into each cell as its ``steps``.
 Every cell stores 1,000 samples of its scored generator under ``DIR/samples`` (2-D points
@@ -97,7 +100,7 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
         objective, nets, kw = experiments.setup(cell["loss"], cell["data"], seed=cell["seed"],
                                                 paper=cell.get("settings") == "paper",
                                                 pair=pair if kind == "image" else None,
-                                                **parse_params(cell.get("params")))
+                                                **_cell_params(cell))
         row["d_updates"] = cell["steps"] * objective.n_critic
         if kind == "2d":
             source = data.MIXTURES[cell["data"]](device=device)
@@ -133,6 +136,16 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
     row["step"] = cell["steps"]
     seconds = round(time.perf_counter() - t0, 2)
     return [{**r, "seconds": seconds, "device": str(device)} for r in rows + [row]]
+
+
+def _cell_params(cell: dict) -> dict:
+    """The loss keywords a cell trains with: its ``params``, and the loss's own ``n_critic``
+    where they name none (not the settings' value, which a later search may change)."""
+    from ganlib import losses
+
+    params = parse_params(cell.get("params"))
+    params.setdefault("n_critic", losses.get(cell["loss"]).n_critic)
+    return params
 
 
 def _sample_name(row: dict, suffix: str) -> str:

@@ -454,3 +454,16 @@ def test_lr_settings_puts_a_changed_n_critic_into_each_cell(monkeypatch):
     assert [c["params"] for c in both] == ["k=0,n_critic=5", "n_critic=2"]
     objective, _, _ = experiments.setup("dragan", "ring8", seed=0)
     assert objective.n_critic == 5  # what a chapter trains is what the cell records
+
+
+def test_a_cell_without_n_critic_trains_at_the_losss_own_after_the_settings_change(monkeypatch):
+    """A grid with its learning rate written out names no n_critic: its cells are the runs
+    at the loss's own value, before and after a search changes the settings' value."""
+    from ganlib import settings
+
+    cell = {"loss": "hinge", "data": "ring8", "seed": 0, "steps": 3, "batch": 16,
+            "lr": 1e-3, "n_eval": 200}
+    monkeypatch.setitem(settings.SEARCHED_N_CRITIC, "hinge", (5, {1: 0.1, 5: 0.5}))
+    (own,) = sweep.run_cell(cell, "cpu")
+    (given,) = sweep.run_cell({**cell, "params": "n_critic=5"}, "cpu")
+    assert own["d_updates"] == 3 and given["d_updates"] == 15
