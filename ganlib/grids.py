@@ -60,6 +60,10 @@ def _check(key: str, value):
     if key == "lr_decay" and value is not None and not (_is_number(value) and 0 < value <= 1):
         raise ValueError(f"lr_decay must be a fraction of the steps in (0, 1] (leave it out "
                          f"for constant rates), got {value!r}")
+    if key == "lr_d_x" and value is not None and not (_is_number(value) and math.isfinite(value)
+                                                       and value > 0):
+        raise ValueError(f"lr_d_x must be a positive number (the discriminator's learning rate "
+                         f"as a multiple of the generator's), got {value!r}")
     if key == "params" and value is not None:
         return format_params(value)
     return value

@@ -125,3 +125,23 @@ def choose_n_critic(rows: list[dict], own_rows: list[dict], loss: str,
         raise ValueError(f"no n_critic search rows for {loss!r} beside its own value ({own}) "
                          "at its searched learning rate")
     return _choose(mine, own, last)
+
+
+def choose_lr_d_x(rows: list[dict], own_rows: list[dict], loss: str,
+                  last: int = 2) -> tuple[float, dict[float, float]]:
+    """The ratio of the discriminator's learning rate to the generator's (two time-scales)
+    that the third search picks for ``loss``, by :func:`choose_lr`'s rule, equal rates kept
+    in a near tie: ``rows`` are the search's (each cell's ``lr_d_x``), ``own_rows`` the
+    earlier searches' (learning rate and n_critic), whose cells at the chosen rate and
+    n_critic stand for equal rates. Returns the choice and the mean score of every ratio."""
+    lr = SEARCHED_LR[loss][0] if loss in SEARCHED_LR else None
+    n = SEARCHED_N_CRITIC[loss][0] if loss in SEARCHED_N_CRITIC else losses.get(loss).n_critic
+    mine = [(1.0, r) for r in own_rows
+            if r["loss"] == loss and lr is not None and math.isclose(float(r["lr"]), lr)
+            and not r.get("lr_d_x")
+            and parse_params(r.get("params")).get("n_critic", losses.get(loss).n_critic) == n]
+    mine += [(float(r["lr_d_x"]), r) for r in rows if r["loss"] == loss and r.get("lr_d_x")]
+    if len({v for v, _ in mine}) < 2:
+        raise ValueError(f"no lr_d_x search rows for {loss!r} beside equal rates at its "
+                         "searched learning rate and n_critic")
+    return _choose(mine, 1.0, last)

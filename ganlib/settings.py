@@ -45,6 +45,7 @@ from ganlib.search import (  # noqa: F401 (the searches' rule and results: setti
     SEARCHED_LR,
     SEARCHED_N_CRITIC,
     choose_lr,
+    choose_lr_d_x,
     choose_n_critic,
     search_score,
 )

@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover (Windows)
 
 KEYS = ("loss", "data", "seed", "steps", "batch", "lr", "n_eval")
 # in a cell's identity only when set
-OPTIONS = ("settings", "ema", "eval_every", "pair", "lr_decay", "params")
+OPTIONS = ("settings", "ema", "eval_every", "pair", "lr_decay", "params", "lr_d_x")
 METRICS_2D = ("modes", "total_modes", "high_quality", "kl", "w2", "modes_radius", "w2_floor")
 METRICS_IMAGE = ("fd", "fd_floor", "precision", "recall", "class_coverage", "class_kl")
 # every CSV has all columns, so 2-D and image cells, and diverged runs, share one header;

@@ -22,9 +22,10 @@ that decay, 0 for G itself; by default the settings' choice), ``eval_every`` (2-
 every that many steps too: one row per evaluation, ``step`` says which, all written when
 the cell finishes), ``pair`` (the image networks, "image" by default or "image-small") and
 ``lr_decay`` (the fraction of the steps at the end over which the learning rates fall
-linearly towards zero, :func:`ganlib.train.fit`) and ``params`` (keywords of the loss that
-override its settings, e.g. ``{"k": 0}`` for DRAGAN's penalty centred at zero; a cell
-holds them as text, ``"k=0"``).
+linearly towards zero, :func:`ganlib.train.fit`), ``lr_d_x`` (two time-scales: the
+discriminator's learning rate as a multiple of the generator's, which is the cell's) and
+``params`` (keywords of the loss that override its settings, e.g. ``{"k": 0}`` for DRAGAN's
+penalty centred at zero; a cell holds them as text, ``"k=0"``).
 They enter a cell's identity only when set, so rows written without them keep theirs.
 ``lr_x`` (instead of ``lr``) gives learning rates as multiples of each loss's paper value,
 so that one grid searches every loss on its own scale (WGAN's RMSprop 5e-5 and the
@@ -102,6 +103,8 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
                                                 pair=pair if kind == "image" else None,
                                                 **_cell_params(cell))
         row["d_updates"] = cell["steps"] * objective.n_critic
+        if cell.get("lr_d_x"):  # two time-scales: G at the cell's rate, D at a multiple of it
+            fit_kw["lr_d"] = fit_kw.get("lr", objective.lr) * cell["lr_d_x"]
         if kind == "2d":
             source = data.MIXTURES[cell["data"]](device=device)
             run = experiments.train_2d(objective, source, profile, cell["seed"], nets=nets,

@@ -253,6 +253,30 @@ def test_the_n_critic_search_reads_its_own_value_from_the_learning_rate_search()
         settings.choose_n_critic([], own, "hinge")
 
 
+def test_the_two_time_scale_search_reads_equal_rates_at_the_chosen_rate_and_n_critic():
+    # hinge: learning rate 1e-3 and n_critic 2 chosen; the earlier searches' cells at both
+    # stand for equal rates, those at another rate or n_critic do not
+    lr_hinge, nc_hinge = settings.SEARCHED_LR["hinge"][0], settings.SEARCHED_N_CRITIC["hinge"][0]
+    own = []
+    for mix, total in (("ring8", 8), ("grid25", 25)):
+        for seed in (0, 1):
+            at = [_row("hinge", lr_hinge, mix, seed, s, total // 2, 90.0, total)
+                  for s in (4500, 6000)]
+            own += [{**r, "params": f"n_critic={nc_hinge}"} for r in at]
+            own += [{**r, "params": "", "modes": str(total)} for r in at]  # n_critic 1
+            own += [_row("hinge", 2e-4, mix, seed, 6000, total, 100.0, total)]  # other rate
+    at_nc = [r for r in own if r.get("params")]
+    ttur = [{**r, "lr_d_x": "2", "high_quality": "60.0"} for r in at_nc]
+    ttur += [{**r, "lr_d_x": "4", "modes": r["total_modes"]} for r in at_nc]
+    choice, means = settings.choose_lr_d_x(ttur, own, "hinge")
+    assert choice == 4.0 and means == pytest.approx({1.0: 0.441, 2.0: 0.294, 4.0: 0.9})
+    tie = [{**r, "modes": str(int(r["total_modes"]) // 2), "high_quality": "93.0"}
+           if r["lr_d_x"] == "4" else r for r in ttur]
+    assert settings.choose_lr_d_x(tie, own, "hinge")[0] == 1.0  # a near tie: equal rates
+    with pytest.raises(ValueError, match="no lr_d_x search rows for 'hinge'"):
+        settings.choose_lr_d_x([], own, "hinge")
+
+
 def test_the_searched_n_critic_values_are_what_the_committed_search_chose():
     from pathlib import Path
 

@@ -467,3 +467,22 @@ def test_a_cell_without_n_critic_trains_at_the_losss_own_after_the_settings_chan
     (own,) = sweep.run_cell(cell, "cpu")
     (given,) = sweep.run_cell({**cell, "params": "n_critic=5"}, "cpu")
     assert own["d_updates"] == 3 and given["d_updates"] == 15
+
+
+def test_lr_d_x_trains_the_discriminator_at_that_multiple_of_the_generators_rate():
+    from ganlib import config, data, experiments
+
+    cell = {"loss": "nonsaturating", "data": "ring8", "seed": 0, "steps": 20, "batch": 32,
+            "lr": 1e-3, "n_eval": 300, "lr_d_x": 4}
+    (row,) = sweep.run_cell(cell, "cpu")
+    (same,) = sweep.run_cell({**cell, "lr_d_x": None}, "cpu")
+    P = config.Profile("t", steps_2d=20, batch_2d=32, steps_image=1, batch_image=1,
+                       n_eval_2d=300, n_eval_image=1, seeds=1)
+    objective, nets, _ = experiments.setup("nonsaturating", "ring8", seed=0)
+    run = experiments.train_2d(objective, data.ring8(), P, 0, nets=nets, progress=False,
+                               lr=1e-3, lr_d=4e-3)
+    assert row["w2"] == run.metrics.w2 and row["w2"] != same["w2"]
+    assert "lr_d_x=4" in sweep.cell_key(row) and "lr_d_x" not in sweep.cell_key(same)
+    for bad in (0, -1, float("inf"), "2"):
+        with pytest.raises(ValueError, match="lr_d_x"):
+            sweep.expand({**TINY, "lr_d_x": bad})
