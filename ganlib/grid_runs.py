@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganlib import data, readout, sweep
+from ganlib import data, readout, stats, sweep
+from ganlib.search import search_score
 
 Run = tuple[str, str, int]  # (loss, data, seed)
 
@@ -127,3 +128,33 @@ class GridRuns:
             raise KeyError(f"no finished run of {loss} on {dataset} in {self.folder}")
         return 2 * sum(not self.diverged(r) and self.settled(r, budget, within_noise)
                        for r in runs) > len(runs)
+
+    def tally(self, loss: str, dataset: str, budget: int) -> dict:
+        """``loss``'s runs on ``dataset`` read at ``budget``, seed by seed: covered modes and
+        high-quality share (lists), how many runs were at full coverage (every mode, at
+        least 80% high quality) and how many had settled within their own noise, and each
+        run's :func:`ganlib.search.search_score` (``score``)."""
+        runs = [r for r in self.runs(loss, dataset) if not self.diverged(r)]
+        if not runs:
+            raise KeyError(f"no finished run of {loss} on {dataset} in {self.folder}")
+        at = [self.at(r, budget) for r in runs]
+        return {"modes": [int(r["modes"]) for r in at],
+                "high_quality": [float(r["high_quality"]) for r in at],
+                "full": sum(readout.full_coverage_row(r) for r in at),
+                "settled": sum(self.settled(r, budget, within_noise=True) for r in runs),
+                "n": len(runs), "score": [search_score(r) for r in at]}
+
+
+def compare(sides: dict, budget: int, datasets=("ring8", "grid25")) -> dict:
+    """Two sets of runs side by side at ``budget``: ``sides`` maps two labels to ``(GridRuns,
+    loss)``. For each data set, each side's :meth:`GridRuns.tally`, the permutation test's
+    two-sided p-value for the difference of the mean score (:func:`ganlib.stats.pvalue`),
+    and the p-values after Holm's correction for the data sets. Returns ``{"tallies":
+    {dataset: {label: tally}}, "p": {dataset: p}, "holm": {dataset: p}}``."""
+    if len(sides) != 2:
+        raise ValueError(f"compare takes two sides, got {len(sides)}: {list(sides)}")
+    (a, (runs_a, loss_a)), (b, (runs_b, loss_b)) = sides.items()
+    tallies = {d: {a: runs_a.tally(loss_a, d, budget), b: runs_b.tally(loss_b, d, budget)}
+               for d in datasets}
+    p = {d: stats.pvalue(t[a]["score"], t[b]["score"]) for d, t in tallies.items()}
+    return {"tallies": tallies, "p": p, "holm": stats.holm(p)}

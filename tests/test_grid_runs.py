@@ -114,3 +114,26 @@ def test_most_settled_counts_a_losss_runs(swept, monkeypatch):
     assert not runs.most_settled("lsgan", "ring8", 16)
     with pytest.raises(KeyError, match="no finished run of hinge on ring8"):
         runs.most_settled("hinge", "ring8", 16)
+
+
+def test_tally_and_compare_read_two_losses_seed_by_seed(swept):
+    from ganlib import grid_runs, stats
+    from ganlib.search import search_score
+
+    runs = GridRuns(GRID, swept, trials=20)
+    t = runs.tally("lsgan", "ring8", 8)
+    at = [runs.at(r, 8) for r in runs.runs("lsgan")]
+    assert t["modes"] == [int(r["modes"]) for r in at] and t["n"] == 2
+    assert t["score"] == [search_score(r) for r in at]
+    assert t["full"] == sum(readout.full_coverage_row(r) for r in at)
+    assert t["settled"] == sum(runs.settled(r, 8, within_noise=True) for r in runs.runs("lsgan"))
+    both = grid_runs.compare({"a": (runs, "nonsaturating"), "b": (runs, "lsgan")}, 8,
+                             datasets=("ring8",))
+    assert both["tallies"]["ring8"]["b"] == t
+    assert both["p"]["ring8"] == stats.pvalue(both["tallies"]["ring8"]["a"]["score"],
+                                              t["score"])
+    assert both["holm"] == stats.holm(both["p"])
+    with pytest.raises(ValueError, match="two sides"):
+        grid_runs.compare({"a": (runs, "lsgan")}, 8)
+    with pytest.raises(KeyError, match="no finished run of hinge"):
+        runs.tally("hinge", "ring8", 8)
