@@ -89,7 +89,7 @@ def fit_many(objectives: Objective | Sequence[Objective], seeds: Sequence[int], 
     groups: dict[tuple, list[int]] = {}
     for k, o in enumerate(objectives):
         key = (o.optimizer, o.lr if lr is None else lr, o.betas if betas is None else betas,
-               o.n_critic)
+               o.n_critic, o.lr_d_x)
         groups.setdefault(key, []).append(k)
     if progress is None:
         progress = os.environ.get("GANLIB_PROGRESS", "1") != "0"
@@ -139,7 +139,7 @@ class _Batch:
             torch.manual_seed(s)
             self.streams.append(self.gen.get_state())
         o = objectives[0]
-        self.opt_d = o.make_optimizer(self.d.values(), lr, betas)
+        self.opt_d = o.make_optimizer(self.d.values(), o.lr_d(lr), betas)
         self.opt_g = o.make_optimizer(self.g.values(), lr, betas)
 
     def G(self, params, z):

@@ -145,20 +145,26 @@ def expand(grid: dict) -> list[dict]:
 
 def _settings_params(grid: dict, loss: str, name: str) -> dict:
     """``{"params": [...]}`` that holds the settings' ``n_critic`` where it is not the loss's
-    own (``"lr": "settings"``), so that a cell trained before the settings changed it is not
-    mistaken for one trained after; ``{}`` where it is the loss's own or the grid sets it."""
+    own, and ``{"lr_d_x": ...}`` the settings' ratio of the two learning rates where it is not
+    1 (``"lr": "settings"``), so that a cell trained before the settings changed them is not
+    mistaken for one trained after; ``{}`` where they are the loss's own or the grid sets
+    them."""
     from ganlib import losses
 
-    n = settings.objective(loss, name, pair=grid.get("pair")).n_critic
+    objective = settings.objective(loss, name, pair=grid.get("pair"))
+    out = {"lr_d_x": objective.lr_d_x} if objective.lr_d_x != 1 and "lr_d_x" not in grid \
+        else {}
+    n = objective.n_critic
     if n == losses.get(loss).n_critic:
-        return {}
+        return out
     given = grid.get("params")
     given = given if isinstance(given, list) else [given]
-    out = []
+    given_out = []
     for p in given:
         p = parse_params(p) if isinstance(p, str) else p or {}
-        out.append({**p, "n_critic": n} if isinstance(p, dict) and "n_critic" not in p else p)
-    return {"params": out}
+        given_out.append({**p, "n_critic": n} if isinstance(p, dict) and "n_critic" not in p
+                         else p)
+    return {**out, "params": given_out}
 
 
 def _lr_rule(grid: dict):

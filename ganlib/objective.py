@@ -49,6 +49,8 @@ class Objective:
         instance_noise: standard deviation of Gaussian noise added to every input of D, real
             and generated, in both steps (Sonderby et al. 2016; Mescheder et al. 2018, section
             3.2); 0 turns it off. Penalties see the inputs without it.
+        lr_d_x: the discriminator's learning rate as a multiple of ``lr`` (two time-scales;
+            1, the papers' equal rates). ``train.fit(lr_d=...)`` overrides it.
         ema: decay of the moving average of G's weights that ``ganlib.experiments`` trains
             beside G and scores instead of it (0: none; ``train.fit(..., ema=...)``).
         params: the loss's own hyperparameters, for the record (run cards, chapters).
@@ -67,6 +69,7 @@ class Objective:
     conditional: bool = False
     instance_noise: float = 0.0
     ema: float = 0.0
+    lr_d_x: float = 1.0
     params: dict = field(default_factory=dict)
 
     def _repr_markdown_(self) -> str:
@@ -78,6 +81,7 @@ class Objective:
                  "penalty": getattr(getattr(self.penalty, "func", self.penalty), "__name__",
                                     None),
                  "instance_noise": self.instance_noise or None, "ema": self.ema or None,
+                 "lr_d_x": None if self.lr_d_x == 1 else self.lr_d_x,
                  "conditional": self.conditional}
         shown |= self.params
         return kv_table(f"objective `{self.name}`",
@@ -100,6 +104,7 @@ class Objective:
         if self.clip is not None:  # a bound <= 0 would set every critic weight to one value
             check_number(self.name, "clip", self.clip, positive=True)
         check_number(self.name, "instance_noise", self.instance_noise)
+        check_number(self.name, "lr_d_x", self.lr_d_x, positive=True)
 
     # --- the two steps the training loop calls -------------------------------------------
     def discriminator_step(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
@@ -172,6 +177,11 @@ class Objective:
     def load_state_dict(self, state: dict) -> None:
         if state:
             raise ValueError(f"objective {self.name!r} has no state, got {sorted(state)}")
+
+    def lr_d(self, lr: float | None = None) -> float:
+        """The discriminator's learning rate when the generator's is ``lr`` (the objective's
+        ``lr`` when None): ``lr_d_x`` times it."""
+        return (self.lr if lr is None else lr) * self.lr_d_x
 
     def make_optimizer(self, params, lr: float | None = None,
                        betas: tuple[float, float] | None = None) -> torch.optim.Optimizer:

@@ -65,6 +65,12 @@ SEARCHED_N_CRITIC = {
 # rerun at the new value first (notebooks/results/search/README.md), so that no chapter reads
 # runs trained at one value as runs of the other
 N_CRITIC_PENDING: dict[str, tuple[int, dict[int, float]]] = {}
+# the discriminator's learning rate as a multiple of the generator's that the third search
+# (notebooks/results/search/ttur_search.json, rule: choose_lr_d_x) picked, adopted as
+# SEARCHED_N_CRITIC's are (the losses not named here keep equal rates, the papers' 1), and
+# those picked but not yet adopted
+SEARCHED_LR_D_X: dict[str, tuple[float, dict[float, float]]] = {}
+LR_D_X_PENDING: dict[str, tuple[float, dict[float, float]]] = {}
 
 
 def search_score(row: dict) -> float:

@@ -41,8 +41,10 @@ from dataclasses import asdict, dataclass
 
 from ganlib.objective import Objective
 from ganlib.search import (  # noqa: F401 (the searches' rule and results: settings' too)
+    LR_D_X_PENDING,
     N_CRITIC_PENDING,
     SEARCHED_LR,
+    SEARCHED_LR_D_X,
     SEARCHED_N_CRITIC,
     choose_lr,
     choose_lr_d_x,
@@ -75,7 +77,8 @@ def _paper(name: str) -> dict:
     from ganlib import losses
 
     obj = losses.get(name)
-    out = {"optimizer": obj.optimizer, "lr": obj.lr, "n_critic": obj.n_critic}
+    out = {"optimizer": obj.optimizer, "lr": obj.lr, "n_critic": obj.n_critic,
+           "lr_d_x": obj.lr_d_x}
     if obj.optimizer == "adam":
         out["betas"] = obj.betas
     for key, param in _PENALTY_PARAMS.get(name, ()):
@@ -120,7 +123,10 @@ def settings(name: str, data: str, pair: str | None = None) -> list[Setting]:
                                "15 times the paper's rate"),
                 "n_critic": (SEARCHED_N_CRITIC, "n_critic search at the searched rate, the same "
                                                 "for every loss (two values besides the loss's "
-                                                "own")}
+                                                "own"),
+                "lr_d_x": (SEARCHED_LR_D_X, "two time-scale search at the searched rate and "
+                                            "n_critic, the same for every loss (D's rate 2 and "
+                                            "4 times G's besides equal rates")}
     for key, (chosen, what) in searches.items():
         if name in chosen:
             value, means = chosen[name]

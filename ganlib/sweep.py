@@ -32,9 +32,10 @@ so that one grid searches every loss on its own scale (WGAN's RMSprop 5e-5 and t
 DCGAN-style 2e-4 alike); ``"lr": "settings"`` takes each loss's learning rate for each data
 set from :mod:`ganlib.settings`. Either way each cell holds the learning rate itself, so a
 cell trained before the settings changed is not mistaken for one trained after.
-A cell trains at the loss's own ``n_critic`` unless its ``params`` name another (a grid
-with ``"lr": "settings"`` writes the settings' value there where it differs), so that a cell
-means the same run before and after the settings change a loss's ``n_critic``.
+A cell trains at the loss's own ``n_critic`` unless its ``params`` name another, and at equal
+learning rates unless it has an ``lr_d_x`` (a grid with ``"lr": "settings"`` writes the
+settings' values there where they differ), so that a cell means the same run before and
+after the settings change a loss's ``n_critic`` or ``lr_d_x``.
 ``d_updates`` (instead of ``steps``) gives every loss the same discriminator updates:
 ``d_updates // n_critic`` generator steps, written into each cell as its ``steps``.
 Every cell stores 1,000 samples of its scored generator under ``DIR/samples`` (2-D points
@@ -103,8 +104,6 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
                                                 pair=pair if kind == "image" else None,
                                                 **_cell_params(cell))
         row["d_updates"] = cell["steps"] * objective.n_critic
-        if cell.get("lr_d_x"):  # two time-scales: G at the cell's rate, D at a multiple of it
-            fit_kw["lr_d"] = fit_kw.get("lr", objective.lr) * cell["lr_d_x"]
         if kind == "2d":
             source = data.MIXTURES[cell["data"]](device=device)
             run = experiments.train_2d(objective, source, profile, cell["seed"], nets=nets,
@@ -143,11 +142,15 @@ def run_cell(cell: dict, device=None, samples_dir: Path | None = None) -> list[d
 
 def _cell_params(cell: dict) -> dict:
     """The loss keywords a cell trains with: its ``params``, and the loss's own ``n_critic``
-    where they name none (not the settings' value, which a later search may change)."""
+    where they name none, and its ``lr_d_x`` or equal rates (not the settings' values, which
+    a later search may change)."""
     from ganlib import losses
 
     params = parse_params(cell.get("params"))
     params.setdefault("n_critic", losses.get(cell["loss"]).n_critic)
+    if cell.get("lr_d_x") and params.get("lr_d_x", cell["lr_d_x"]) != cell["lr_d_x"]:
+        raise ValueError(f"cell {cell_key(cell)} gives lr_d_x twice, as an option and in params")
+    params["lr_d_x"] = cell.get("lr_d_x") or params.get("lr_d_x", 1.0)
     return params
 
 

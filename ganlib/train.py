@@ -62,7 +62,8 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
         data: an object with ``sample(n) -> (x, labels)`` on the models' device
             (``ganlib.data.ring8()``, ``fashion_mnist()``...).
         lr, betas: override the objective's paper defaults for both networks;
-            ``lr_d`` / ``lr_g`` set them separately (two time-scale update rule).
+            ``lr_d`` / ``lr_g`` set them separately (two time-scale update rule); without
+            ``lr_d`` the discriminator's rate is ``objective.lr_d_x`` times the generator's.
         conditional: feed the data's labels to both networks (conditional GAN).
         seed: seeds torch before training (``None`` leaves the RNG alone).
         log_every: how often statistics are copied to the host and checked for NaN.
@@ -124,7 +125,7 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
     for module in extra.values():  # e.g. InfoGAN's Q head, trained beside D
         module.to(device)
     ema_count = torch.zeros((), device=device)  # a tensor, so a CUDA graph can advance it
-    opt_d = objective.make_optimizer(d_params, lr if lr_d is None else lr_d, betas)
+    opt_d = objective.make_optimizer(d_params, objective.lr_d(lr) if lr_d is None else lr_d, betas)
     opt_g = objective.make_optimizer(G.parameters(), lr if lr_g is None else lr_g, betas)
     decay = _lr_schedule((opt_d, opt_g), steps, lr_decay)  # the rates before any resume
     # the same inputs for the snapshots of every run, drawn as the objective draws them

@@ -486,3 +486,26 @@ def test_lr_d_x_trains_the_discriminator_at_that_multiple_of_the_generators_rate
     for bad in (0, -1, float("inf"), "2"):
         with pytest.raises(ValueError, match="lr_d_x"):
             sweep.expand({**TINY, "lr_d_x": bad})
+
+
+def test_lr_settings_puts_an_adopted_lr_d_x_into_each_cell(monkeypatch):
+    from ganlib import experiments, settings
+
+    grid = {"loss": ["wgan-gp", "lsgan"], "data": "ring8", "seed": 0, "lr": "settings"}
+    before = {c["loss"]: sweep.cell_key(c) for c in sweep.expand(grid)}
+    assert "lr_d_x" not in str(before)  # equal rates: no option
+    monkeypatch.setitem(settings.SEARCHED_LR_D_X, "wgan-gp", (4, {1.0: 0.2, 4.0: 0.8}))
+    cells = {c["loss"]: c for c in sweep.expand(grid)}
+    assert cells["wgan-gp"]["lr_d_x"] == 4 and sweep.cell_key(cells["wgan-gp"]) not in \
+        before.values()
+    assert sweep.cell_key(cells["lsgan"]) == before["lsgan"]
+    assert sweep.expand({**grid, "loss": "wgan-gp", "lr_d_x": 2})[0]["lr_d_x"] == 2  # the grid's
+    objective, _, _ = experiments.setup("wgan-gp", "ring8", seed=0)
+    assert objective.lr_d_x == 4 and objective.lr_d() == 4 * objective.lr
+    row = next(s for s in settings.settings("wgan-gp", "grid25") if s.key == "lr_d_x")
+    assert row.value == 4 and row.paper == 1.0 and row.source == "search"
+    # a cell without the option trains at equal rates, whatever the settings say
+    assert sweep._cell_params({"loss": "wgan-gp"})["lr_d_x"] == 1.0
+    assert sweep._cell_params({"loss": "wgan-gp", "lr_d_x": 2})["lr_d_x"] == 2
+    with pytest.raises(ValueError, match="lr_d_x twice"):
+        sweep._cell_params({"loss": "wgan-gp", "lr_d_x": 2, "params": "lr_d_x=4"})

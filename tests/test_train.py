@@ -346,3 +346,34 @@ def test_began_controller_engages_only_with_a_bottleneck(code_dim, engages):
     D = MLPAutoencoder(code_dim=code_dim)
     h = train.fit(G, D, obj, data.ring8(), steps=300, batch_size=64, progress=False)
     assert (h["k"].max() > 0.05) == engages, h["k"].max()
+
+
+def test_an_objectives_lr_d_x_trains_d_at_that_multiple_of_gs_rate():
+    from ganlib import ensemble
+
+    def fit(objective, **kw):
+        torch.manual_seed(0)
+        G, D = models.pair("2d")
+        h = train.fit(G, D, objective, data.ring8(), steps=8, batch_size=32, seed=0,
+                      log_every=4, progress=False, **kw)
+        return h, D
+
+    four = losses.get("nonsaturating", lr_d_x=4.0)
+    assert four.lr_d() == 4 * four.lr and four.lr_d(1e-3) == 4e-3
+    h, D = fit(four, lr=1e-3)
+    h_given, D_given = fit(losses.get("nonsaturating"), lr=1e-3, lr_d=4e-3)
+    h_equal, _ = fit(losses.get("nonsaturating"), lr=1e-3)
+    assert np.array_equal(h["d_loss"], h_given["d_loss"])
+    assert all(torch.equal(a, b) for a, b in zip(D.parameters(), D_given.parameters()))
+    assert not np.array_equal(h["d_loss"], h_equal["d_loss"])
+    # an explicit lr_d wins over the objective's ratio
+    h_over, _ = fit(four, lr=1e-3, lr_d=1e-3)
+    assert np.array_equal(h_over["d_loss"], h_equal["d_loss"])
+    # fit_many: the same rule, and runs with other ratios are batched apart
+    runs = ensemble.fit_many([four, losses.get("nonsaturating")], [0, 0], data.ring8(),
+                             steps=8, batch_size=32, lr=1e-3, log_every=4)
+    np.testing.assert_allclose(runs[0]["d_loss"], h["d_loss"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(runs[1]["d_loss"], h_equal["d_loss"], rtol=1e-4, atol=1e-5)
+    for bad in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="lr_d_x"):
+            losses.get("hinge", lr_d_x=bad)
