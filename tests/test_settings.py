@@ -304,6 +304,33 @@ def test_the_searched_n_critic_values_are_what_the_committed_search_chose():
             assert row.value == (n if adopted else losses.get(loss).n_critic), loss
 
 
+def test_the_two_time_scale_values_are_what_the_committed_search_chose():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    cells = sweep.expand(sweep.load_grid(root / "ttur_search.json"))
+    rows = finished_rows(root / "ttur_search.json", root / "ttur")
+    done = {sweep.cell_key(r) for r in rows}
+    own = finished_rows(root / "lr_search.json", root / "lr") + finished_rows(
+        [root / "ncritic_search.json", root / "ncritic_search_wgan.json"], root / "ncritic")
+    chosen = {**settings.SEARCHED_LR_D_X, **settings.LR_D_X_PENDING}
+    assert not set(settings.SEARCHED_LR_D_X) & set(settings.LR_D_X_PENDING)
+    for loss in dict.fromkeys(c["loss"] for c in cells):
+        mine = [c for c in cells if c["loss"] == loss]
+        assert all(sweep.cell_key(c) in done for c in mine), f"{loss}: not finished"
+        choice, got = settings.choose_lr_d_x(rows, own, loss)
+        # every loss the search moves off equal rates is named, with its scores
+        assert (choice != 1) == (loss in chosen), loss
+        if loss in chosen:
+            assert choice == chosen[loss][0] and got == pytest.approx(chosen[loss][1],
+                                                                      abs=0.005), loss
+        adopted = loss in settings.SEARCHED_LR_D_X
+        for data_name in ("ring8", "grid25"):
+            row = next(s for s in settings.settings(loss, data_name) if s.key == "lr_d_x")
+            assert row.value == (choice if adopted else 1.0), loss
+            assert row.source == ("search" if adopted else "paper"), loss
+
+
 # the grids the book reads (the settings page, chapters 06 and 15) and their output folders
 BOOK_GRIDS = {
     "convergence.json": "convergence",
@@ -316,6 +343,23 @@ BOOK_GRIDS = {
     "dragan_k0.json": "dragan-k0",
     "dragan_n1.json": "convergence",
 }
+
+
+def test_a_pending_ratios_rerun_grids_are_the_book_grids_cells_at_it(monkeypatch):
+    """What must run before a pending ratio is adopted: ``<loss>_ttur2_*.json`` hold exactly
+    the loss's cells of the grids the book reads, as they expand once it is adopted."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    for loss, value in settings.LR_D_X_PENDING.items():
+        monkeypatch.setitem(settings.SEARCHED_LR_D_X, loss, value)
+        book = {sweep.cell_key(c) for g in BOOK_GRIDS if "settings" in str(
+            sweep.load_grid(root / g).get("lr")) for c in sweep.expand(sweep.load_grid(root / g))
+            if c["loss"] == loss}
+        files = sorted(root.glob(f"{loss.replace('-', '')}_ttur{value[0]}_*.json"))
+        reruns = {sweep.cell_key(c) for f in files for c in sweep.expand(sweep.load_grid(f))}
+        assert files and reruns == book, loss
+        monkeypatch.delitem(settings.SEARCHED_LR_D_X, loss)
 
 
 @pytest.mark.parametrize("grid_file", sorted(BOOK_GRIDS))
