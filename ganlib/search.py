@@ -144,11 +144,12 @@ def choose_lr_d_x(rows: list[dict], own_rows: list[dict], loss: str,
     earlier searches' (learning rate and n_critic), whose cells at the chosen rate and
     n_critic stand for equal rates. Returns the choice and the mean score of every ratio."""
     lr = SEARCHED_LR[loss][0] if loss in SEARCHED_LR else None
-    n = SEARCHED_N_CRITIC[loss][0] if loss in SEARCHED_N_CRITIC else losses.get(loss).n_critic
+    own = losses.get(loss).n_critic
+    n = SEARCHED_N_CRITIC[loss][0] if loss in SEARCHED_N_CRITIC else own
     mine = [(1.0, r) for r in own_rows
             if r["loss"] == loss and lr is not None and math.isclose(float(r["lr"]), lr)
             and not r.get("lr_d_x")
-            and parse_params(r.get("params")).get("n_critic", losses.get(loss).n_critic) == n]
+            and parse_params(r.get("params")).get("n_critic", own) == n]
     mine += [(float(r["lr_d_x"]), r) for r in rows if r["loss"] == loss and r.get("lr_d_x")]
     if len({v for v, _ in mine}) < 2:
         raise ValueError(f"no lr_d_x search rows for {loss!r} beside equal rates at its "

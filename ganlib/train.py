@@ -63,7 +63,8 @@ def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
             (``ganlib.data.ring8()``, ``fashion_mnist()``...).
         lr, betas: override the objective's paper defaults for both networks;
             ``lr_d`` / ``lr_g`` set them separately (two time-scale update rule); without
-            ``lr_d`` the discriminator's rate is ``objective.lr_d_x`` times the generator's.
+            ``lr_d`` the discriminator's rate is ``objective.lr_d_x`` times ``lr`` (the
+            objective's when None), whatever ``lr_g`` is.
         conditional: feed the data's labels to both networks (conditional GAN).
         seed: seeds torch before training (``None`` leaves the RNG alone).
         log_every: how often statistics are copied to the host and checked for NaN.
