@@ -4,7 +4,8 @@ A *profile* is a named set of run sizes. ``quick`` keeps every notebook to
 seconds on a laptop CPU (it is what CI runs: it shows that the code runs, not what a loss
 does); ``cpu`` is the run a reader's laptop finishes in minutes per chapter (its budgets
 are set by measured convergence); ``full`` is the reference run on a GPU (the
-collections' setting: 9,370 generator steps of batch 64 on Fashion-MNIST, ten epochs).
+collections' networks and batch: 9,370 generator steps of batch 64 on Fashion-MNIST, ten
+epochs, where the collections train for 25 to 50).
 ``auto`` picks ``full`` when a GPU is present and ``cpu`` otherwise. The environment
 variable ``GANLIB_PROFILE`` overrides the notebook parameter, so
 ``GANLIB_PROFILE=quick pytest --nbval-lax`` runs every chapter small.

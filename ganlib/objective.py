@@ -48,7 +48,7 @@ class Objective:
             ``train.fit(..., conditional=objective.conditional)``.
         instance_noise: standard deviation of Gaussian noise added to every input of D, real
             and generated, in both steps (Sonderby et al. 2016; Mescheder et al. 2018, section
-            3.2); 0 turns it off. Penalties see the inputs without it.
+            3, on instance noise); 0 turns it off. Penalties see the inputs without it.
         lr_d_x: the discriminator's learning rate as a multiple of ``lr`` (two time-scales;
             1, the papers' equal rates). ``train.fit(lr_d=...)`` overrides it.
         ema: decay of the moving average of G's weights that ``ganlib.experiments`` trains
@@ -85,7 +85,8 @@ class Objective:
                  "conditional": self.conditional}
         shown |= self.params
         return kv_table(f"objective `{self.name}`",
-                        {k: v for k, v in shown.items() if v not in (None, False)})
+                        {k: v for k, v in shown.items()
+                         if v is not None and v is not False})  # 0.0 is a value
 
     def __post_init__(self) -> None:
         """Refuse settings that would train nothing or something else than asked."""

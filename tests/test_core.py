@@ -216,5 +216,8 @@ def test_profiles_objectives_and_run_cards_display_as_short_tables():
         assert html.startswith("<table>") and max(map(len, md.splitlines())) < 88, md
     assert "| n_critic | 5 |" in losses.get("wgan-gp")._repr_markdown_()
     assert "| clip | 0.01 |" in losses.get("wgan")._repr_markdown_()
+    # a parameter of value 0 is shown (LSGAN's a = 0); unset ones (None, False) are not
+    lsgan = losses.get("lsgan")._repr_markdown_()
+    assert "| a | 0.0 |" in lsgan and "| clip |" not in lsgan
     assert "| steps_2d | 8,000 |" in config.get_profile("cpu")._repr_markdown_()
     assert "| image_equal_d_updates | True |" in config.get_profile("cpu")._repr_markdown_()
