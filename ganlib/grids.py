@@ -64,6 +64,8 @@ def _check(key: str, value):
                                                        and value > 0):
         raise ValueError(f"lr_d_x must be a positive number (the discriminator's learning rate "
                          f"as a multiple of the generator's), got {value!r}")
+    if key == "lr_d_x" and value == 1:
+        return None  # equal rates: a cell holds none, as cells written before lr_d_x existed
     if key == "params" and value is not None:
         return format_params(value)
     return value

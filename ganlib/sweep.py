@@ -23,7 +23,9 @@ every that many steps too: one row per evaluation, ``step`` says which, all writ
 the cell finishes), ``pair`` (the image networks, "image" by default or "image-small") and
 ``lr_decay`` (the fraction of the steps at the end over which the learning rates fall
 linearly towards zero, :func:`ganlib.train.fit`), ``lr_d_x`` (two time-scales: the
-discriminator's learning rate as a multiple of the generator's, which is the cell's) and
+discriminator's learning rate as a multiple of the generator's, which is the cell's; 1,
+equal rates, is held as none, so a grid that gives ``"lr_d_x": 1`` keeps equal rates
+whatever the settings choose, as a search made at equal rates must) and
 ``params`` (keywords of the loss that override its settings, e.g. ``{"k": 0}`` for DRAGAN's
 penalty centred at zero; a cell holds them as text, ``"k=0"``).
 They enter a cell's identity only when set, so rows written without them keep theirs.

@@ -401,8 +401,8 @@ def test_d_updates_gives_every_loss_the_same_discriminator_updates():
     # the cells are ordinary cells: a grid that gives their steps outright finds them
     gp = [c for c in cells if c["loss"] == "wgan-gp" and c["data"] == "ring8"]
     same = sweep.expand({"loss": "wgan-gp", "data": "ring8", "seed": [0, 1], "steps": 120,
-                         "pair": "image-small",
-                         "lr": gp[0]["lr"]})
+                         "pair": "image-small", "lr": gp[0]["lr"],
+                         "lr_d_x": gp[0].get("lr_d_x", 1)})
     assert [sweep.cell_key(c) for c in same] == [sweep.cell_key(c) for c in gp]
     for bad in ({"steps": 100}, {"d_updates": 0}, {"d_updates": 2.5}):
         with pytest.raises(ValueError, match="d_updates"):
@@ -491,6 +491,7 @@ def test_lr_d_x_trains_the_discriminator_at_that_multiple_of_the_generators_rate
 def test_lr_settings_puts_an_adopted_lr_d_x_into_each_cell(monkeypatch):
     from ganlib import experiments, settings
 
+    monkeypatch.delitem(settings.SEARCHED_LR_D_X, "wgan-gp", raising=False)
     grid = {"loss": ["wgan-gp", "lsgan"], "data": "ring8", "seed": 0, "lr": "settings"}
     before = {c["loss"]: sweep.cell_key(c) for c in sweep.expand(grid)}
     assert "lr_d_x" not in str(before)  # equal rates: no option
@@ -500,6 +501,9 @@ def test_lr_settings_puts_an_adopted_lr_d_x_into_each_cell(monkeypatch):
         before.values()
     assert sweep.cell_key(cells["lsgan"]) == before["lsgan"]
     assert sweep.expand({**grid, "loss": "wgan-gp", "lr_d_x": 2})[0]["lr_d_x"] == 2  # the grid's
+    # a grid at equal rates ("lr_d_x": 1, a search's) keeps its cells whatever the settings say
+    equal = sweep.expand({**grid, "lr_d_x": 1})
+    assert [sweep.cell_key(c) for c in equal] == [before["wgan-gp"], before["lsgan"]]
     objective, _, _ = experiments.setup("wgan-gp", "ring8", seed=0)
     assert objective.lr_d_x == 4 and objective.lr_d() == 4 * objective.lr
     row = next(s for s in settings.settings("wgan-gp", "grid25") if s.key == "lr_d_x")
