@@ -1,9 +1,10 @@
 """ganlib: the library behind *GAN Losses, Derived and Measured*.
 
 Every chapter of the book imports from here, and shows the source it runs with
-:func:`show`. Submodules: ``config``, ``data``, ``models``, ``losses``, ``objective``,
-``penalties``, ``train``, ``ensemble``, ``metrics``, ``evaluator``, ``theory``, ``dirac``,
-``plots``, ``experiments``, ``settings``, ``stats``, ``sweep``.
+:func:`show`. The submodules chapters import most: ``config``, ``data``, ``models``,
+``losses``, ``objective``, ``penalties``, ``train``, ``ensemble``, ``metrics``,
+``evaluator``, ``theory``, ``dirac``, ``plots``, ``experiments``, ``settings``, ``stats``,
+``sweep``, ``grid_runs``, ``two_rates``; CONTRIBUTING.md lists every module and its job.
 """
 
 from __future__ import annotations
