@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ganlib import data, readout, stats, sweep
 from ganlib.search import search_score
 
@@ -158,3 +160,15 @@ def compare(sides: dict, budget: int, datasets=("ring8", "grid25")) -> dict:
                for d in datasets}
     p = {d: stats.pvalue(t[a]["score"], t[b]["score"]) for d, t in tallies.items()}
     return {"tallies": tallies, "p": p, "holm": stats.holm(p)}
+
+
+def tally_row(tally: dict, p: float, p_holm: float, p_label: str = "p") -> dict:
+    """One side of :func:`compare` at one data set as a row of :func:`ganlib.plots.table`:
+    per-seed covered modes and high-quality share, full coverage and settled counts, the mean
+    score, and the test's p-value (column ``p_label``) before and after Holm's correction."""
+    return {"covered modes per seed": " ".join(map(str, tally["modes"])),
+            "high quality % per seed": " ".join(f"{h:.0f}" for h in tally["high_quality"]),
+            "full coverage": f"{tally['full']}/{tally['n']}",
+            "settled within noise": f"{tally['settled']}/{tally['n']}",
+            "mean score": f"{np.mean(tally['score']):.2f}",
+            p_label: f"{p:.3f}", "p, Holm": f"{p_holm:.3f}"}

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ganlib import data, settings, stats, sweep
-from ganlib.grid_runs import GridRuns, compare
+from ganlib.grid_runs import GridRuns, compare, tally_row
 
 # (grid, folder, steps or None for the budget, mixtures): the comparison's grid, read at the
 # budget, and each mixture's 16,000-step grid
@@ -61,19 +61,12 @@ def readings(loss: str, root: str | Path, budget: int, grids=GRIDS) -> dict:
 
 
 def table(got: dict) -> dict:
-    """The readings as rows for :func:`ganlib.plots.table`, one per mixture, steps and ratio."""
-    rows = {}
-    for (mix, steps), t in got["tallies"].items():
-        for k in (1, got["x"]):
-            rows[f"{mix}, {steps:,} steps, x{k:g}"] = {
-                "covered modes per seed": " ".join(map(str, t[k]["modes"])),
-                "high quality % per seed": " ".join(f"{h:.0f}" for h in t[k]["high_quality"]),
-                "full coverage": f"{t[k]['full']}/{t[k]['n']}",
-                "settled within noise": f"{t[k]['settled']}/{t[k]['n']}",
-                "mean score": f"{np.mean(t[k]['score']):.2f}",
-                f"p (x{got['x']:g} against x1)": f"{got['p'][mix, steps]:.3f}",
-                "p, Holm": f"{got['holm'][mix, steps]:.3f}"}
-    return rows
+    """The readings as rows for :func:`ganlib.plots.table`, one per mixture, steps and ratio
+    (:func:`ganlib.grid_runs.tally_row`)."""
+    return {f"{mix}, {steps:,} steps, x{k:g}": tally_row(
+                t[k], got["p"][mix, steps], got["holm"][mix, steps],
+                p_label=f"p (x{got['x']:g} against x1)")
+            for (mix, steps), t in got["tallies"].items() for k in (1, got["x"])}
 
 
 def _seeds(seeds) -> str:
@@ -94,8 +87,9 @@ def describe(got: dict, seen) -> tuple[str, str]:
              f"p = {got['p'][mix, steps]:.3f})" for (mix, steps), t in tallies.items()]
     separated = [k for k in got["p"] if got["holm"][k] < 0.05]
     if not separated:
-        n = len(got["p"])
-        verdict = ("with five seeds a side the test separates the two ratios in none of the "
+        n, sizes = len(got["p"]), {t[k]["n"] for t in tallies.values() for k in t}
+        seeds = _WORDS.get(min(sizes), str(min(sizes))) + ("" if len(sizes) == 1 else " or more")
+        verdict = (f"with {seeds} seeds a side the test separates the two ratios in none of the "
                    f"{_WORDS.get(n, str(n))} readings")
     else:
         verdict = "the test separates the two ratios " + " and ".join(

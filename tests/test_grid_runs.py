@@ -137,3 +137,15 @@ def test_tally_and_compare_read_two_losses_seed_by_seed(swept):
         grid_runs.compare({"a": (runs, "lsgan")}, 8)
     with pytest.raises(KeyError, match="no finished run of hinge"):
         runs.tally("hinge", "ring8", 8)
+
+
+def test_tally_row_is_one_side_of_a_comparison_as_a_table_row():
+    from ganlib import grid_runs
+
+    tally = {"modes": [8, 7], "high_quality": [91.4, 60.6], "full": 1, "settled": 2, "n": 2,
+             "score": [0.9, 0.5]}
+    row = grid_runs.tally_row(tally, 0.0123, 0.0246, p_label="p (b against a)")
+    assert row == {"covered modes per seed": "8 7", "high quality % per seed": "91 61",
+                   "full coverage": "1/2", "settled within noise": "2/2", "mean score": "0.70",
+                   "p (b against a)": "0.012", "p, Holm": "0.025"}
+    assert list(row)[-2:] == ["p (b against a)", "p, Holm"]

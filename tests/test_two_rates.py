@@ -80,3 +80,13 @@ def test_readings_read_each_ratios_own_committed_runs():
     assert t[2]["modes"] == _finals("convergence-long-grid25", "wgan-gp", "grid25", 16000, "2")
     assert t[1]["modes"] != t[2]["modes"] and got["seeds"]["grid25", 16000] == [0, 1, 2, 3, 4]
     assert got["holm"]["grid25", 16000] >= got["p"]["grid25", 16000]
+
+
+def test_describe_counts_the_seeds_it_read():
+    got = _got()
+    for t in got["tallies"].values():
+        for k in t:
+            t[k]["n"] = 4
+    assert two_rates.describe(got, seen=[0, 1])[1].startswith("with four seeds a side")
+    got["tallies"]["grid25", 8000][1]["n"] = 5
+    assert two_rates.describe(got, seen=[0, 1])[1].startswith("with four or more seeds a side")
