@@ -340,6 +340,7 @@ BOOK_GRIDS = {
     "lr_decay_ring8.json": "lr-decay-ring8",
     "lr_decay_grid25.json": "lr-decay-grid25",
     "lr_decay_16k_grid25.json": "lr-decay-16k-grid25",
+    "lr_decay_32k_grid25.json": "lr-decay-32k-grid25",
     "dragan_k0.json": "dragan-k0",
     "dragan_n1.json": "convergence",
 }
@@ -375,3 +376,9 @@ def test_every_cell_the_book_reads_has_run_at_the_current_settings(grid_file):
     done = {sweep.cell_key(r) for r in rows}
     missing = [sweep.cell_key(c) for c in cells if sweep.cell_key(c) not in done]
     assert not missing, f"{len(missing)} of {len(cells)} cells not run, e.g. {missing[0]}"
+
+
+def test_every_grid_of_the_comparisons_ladder_is_a_grid_the_book_reads():
+    from ganlib import ladder
+
+    assert {grid: folder for grid, folder, *_ in ladder.BOOK}.items() <= BOOK_GRIDS.items()
