@@ -4,7 +4,8 @@ Every chapter of the book imports from here, and shows the source it runs with
 :func:`show`. The submodules chapters import most: ``config``, ``data``, ``models``,
 ``losses``, ``objective``, ``penalties``, ``train``, ``ensemble``, ``metrics``,
 ``evaluator``, ``theory``, ``dirac``, ``plots``, ``experiments``, ``settings``, ``stats``,
-``sweep``, ``grid_runs``, ``two_rates``; CONTRIBUTING.md lists every module and its job.
+``sweep``, ``grid_runs``, ``two_rates``, ``ladder``; CONTRIBUTING.md lists every module
+and its job.
 """
 
 from __future__ import annotations

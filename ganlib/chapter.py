@@ -226,3 +226,20 @@ def glue_image(prefix: str, run: Run) -> str:
     ganlib.glue(f"{prefix}-img-precision", f"{m.precision:.2f}", display=False)
     ganlib.glue(f"{prefix}-img-classes", f"{round(10 * m.class_coverage)}", display=False)
     return verdict
+
+
+def glue_two_rates(prefix: str, loss: str, root, budget: int, seen) -> dict:
+    """Glue ``{prefix}-seen`` (the seeds the ratio's search ran), ``{prefix}-budget``,
+    ``{prefix}-parts`` and ``{prefix}-verdict`` for ``loss``'s committed runs under ``root``
+    at equal rates and at its ratio (:func:`ganlib.two_rates.readings`, read at ``budget``
+    and at 16,000 steps, and :func:`ganlib.two_rates.describe`); returns the seed-by-seed
+    table (:func:`ganlib.two_rates.table`)."""
+    import ganlib
+    from ganlib import two_rates
+
+    rates = two_rates.readings(loss, root, budget)
+    parts, verdict = two_rates.describe(rates, seen)
+    for key, value in (("seen", " and ".join(map(str, seen))), ("budget", f"{budget:,}"),
+                       ("parts", parts), ("verdict", verdict)):
+        ganlib.glue(f"{prefix}-{key}", value, display=False)
+    return two_rates.table(rates)

@@ -39,7 +39,7 @@ class Rung(NamedTuple):
 
     @property
     def label(self) -> str:
-        return f"{self.budget:,} steps" + (", decaying rate" if self.decay else "")
+        return f"{self.budget:,} steps" + (" with a decaying rate" if self.decay else "")
 
 
 def rung(grid: dict | str | Path, folder: str | Path, budget: int) -> Rung:

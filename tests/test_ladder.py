@@ -27,7 +27,7 @@ def test_rungs_are_ordered_by_length_then_constant_before_decaying(swept):
     assert [(r.budget, r.decay) for r in ladder.order(rungs)] == [
         (8, False), (16, False), (16, True)]
     assert [r.label for r in ladder.order(rungs)] == [
-        "8 steps", "16 steps", "16 steps, decaying rate"]
+        "8 steps", "16 steps", "16 steps with a decaying rate"]
 
 
 def test_a_rung_past_the_grid_or_inside_a_decaying_schedule_is_a_clear_error(swept):
@@ -69,7 +69,7 @@ def test_the_table_ranks_the_settled_losses_each_at_its_rung(swept, monkeypatch)
     assert set(got["rank"]) == {"nonsaturating", "lsgan"}  # hinge listed, not ranked
     assert got["table"]["hinge"]["rank"] == "not ranked"
     assert got["table"]["lsgan"]["read at"] == "8 steps"
-    assert got["table"]["nonsaturating"]["read at"] == "16 steps, decaying rate"
+    assert got["table"]["nonsaturating"]["read at"] == "16 steps with a decaying rate"
     assert got["table"]["lsgan"]["full coverage"] == f"{lsgan['full']}/2"
     mean, low, high = stats.interval(lsgan["score"], low=0.0, high=1.0)
     assert got["table"]["lsgan"]["score"] == f"{mean:.2f} [{low:.2f}, {high:.2f}]"

@@ -90,3 +90,20 @@ def test_describe_counts_the_seeds_it_read():
     assert two_rates.describe(got, seen=[0, 1])[1].startswith("with four seeds a side")
     got["tallies"]["grid25", 8000][1]["n"] = 5
     assert two_rates.describe(got, seen=[0, 1])[1].startswith("with four or more seeds a side")
+
+
+@pytest.mark.skipif("wgan-gp" not in settings.SEARCHED_LR_D_X,
+                    reason="WGAN-GP trains at equal rates")
+def test_a_chapter_glues_the_reading_and_shows_its_table(monkeypatch):
+    import ganlib
+    from ganlib import chapter
+
+    glued = {}
+    monkeypatch.setattr(ganlib, "glue", lambda name, value, display=True:
+                        glued.__setitem__(name, value))
+    table = chapter.glue_two_rates("gp-x", "wgan-gp", ROOT, 8000, [0, 1])
+    got = two_rates.readings("wgan-gp", ROOT, 8000)
+    parts, verdict = two_rates.describe(got, [0, 1])
+    assert glued == {"gp-x-seen": "0 and 1", "gp-x-budget": "8,000", "gp-x-parts": parts,
+                     "gp-x-verdict": verdict}
+    assert table == two_rates.table(got)
