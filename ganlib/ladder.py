@@ -42,20 +42,25 @@ class Rung(NamedTuple):
         return f"{self.budget:,} steps" + (" with a decaying rate" if self.decay else "")
 
 
-def rung(grid: dict | str | Path, folder: str | Path, budget: int) -> Rung:
-    """A grid (dict or JSON file) under ``folder`` read at ``budget``: a clear error when the
-    grid stops before ``budget``, or when a decaying grid would be read before its end."""
-    runs = GridRuns(grid, folder)
+def _checked(runs: GridRuns, budget: int) -> Rung:
+    """``runs`` read at ``budget``: a clear error when the grid stops before ``budget``, or
+    when a decaying grid would be read before its end."""
     steps = int(runs.grid["steps"])
     if budget > steps:
-        raise ValueError(f"the grid in {folder} trains {steps:,} steps; it cannot be read at "
-                         f"{budget:,}")
+        raise ValueError(f"the grid in {runs.folder} trains {steps:,} steps; it cannot be read "
+                         f"at {budget:,}")
     out = Rung(runs, budget)
     if out.decay and budget != steps:
-        raise ValueError(f"the grid in {folder} decays its rates to zero at step {steps:,}; "
-                         f"read at {budget:,} its schedule is not complete (read it at "
-                         f"{steps:,})")
+        raise ValueError(f"the grid in {runs.folder} decays its rates to zero at step "
+                         f"{steps:,}; read at {budget:,} its schedule is not complete (read it "
+                         f"at {steps:,})")
     return out
+
+
+def rung(grid: dict | str | Path, folder: str | Path, budget: int) -> Rung:
+    """A grid (dict or JSON file) under ``folder`` read at ``budget`` (a clear error when the
+    grid stops before it, or when a decaying grid would be read before its end)."""
+    return _checked(GridRuns(grid, folder), budget)
 
 
 def order(rungs) -> list[Rung]:
@@ -87,12 +92,10 @@ def book_ladder(root: str | Path, spec=BOOK,
     root, out, known = Path(root), {}, known or {}
     for grid, folder, budgets, mixtures in spec:
         runs = known[folder] if folder in known else GridRuns(root / grid, root / folder)
-        steps = int(runs.grid["steps"])
         for budget in budgets:
-            if budget > steps or (Rung(runs, budget).decay and budget != steps):
-                rung(root / grid, root / folder, budget)  # raises the clear error
+            checked = _checked(runs, budget)
             for mix in mixtures:
-                out.setdefault(mix, []).append(Rung(runs, budget))
+                out.setdefault(mix, []).append(checked)
     return {mix: order(rungs) for mix, rungs in out.items()}
 
 

@@ -1,5 +1,6 @@
 """The ladder: each loss read at the first reading at which most of its seeds settled."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,14 @@ def test_the_ladder_shares_the_runs_a_caller_already_read():
     rungs = ladder.book_ladder(ROOT, known={"convergence-long-grid25": long_grid25})
     assert sum(r.runs is long_grid25 for r in rungs["grid25"]) == 3
     assert not any(r.runs is long_grid25 for r in rungs["ring8"])
+
+
+def test_the_books_ladder_refuses_a_rung_its_grid_cannot_give(swept):
+    spec = ((f"{swept.name}/grid.json", swept.name, (8, 16), ("ring8",)),)
+    (swept / "grid.json").write_text(json.dumps(DECAY))
+    with pytest.raises(ValueError, match="decays its rates to zero at step 16"):
+        ladder.book_ladder(swept.parent, spec)
+    (swept / "grid.json").write_text(json.dumps(GRID))
+    assert [r.budget for r in ladder.book_ladder(swept.parent, spec)["ring8"]] == [8, 16]
+    with pytest.raises(ValueError, match="cannot be read at 32"):
+        ladder.book_ladder(swept.parent, ((spec[0][0], swept.name, (32,), ("ring8",)),))
