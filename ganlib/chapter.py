@@ -243,3 +243,25 @@ def glue_two_rates(prefix: str, loss: str, root, budget: int, seen) -> dict:
                        ("parts", parts), ("verdict", verdict)):
         ganlib.glue(f"{prefix}-{key}", value, display=False)
     return two_rates.table(rates)
+
+
+def glue_ladder(prefix: str, loss: str, root) -> dict[str, str]:
+    """Glue ``{prefix}-ladder-{mixture}``: where the comparison chapter reads ``loss`` on each
+    mixture, the first rung of its ladder at which most of the loss's seeds settled
+    (:func:`ganlib.ladder.first_settled` on :func:`ganlib.ladder.book_ladder` of the
+    committed grids under ``root``), with the seeds settled within their noise and at full
+    coverage there; returns the phrases."""
+    import ganlib
+    from ganlib import ladder
+
+    out = {}
+    for mix, rungs in ladder.book_ladder(root).items():
+        where = ladder.first_settled(rungs, loss, mix).rung
+        if where is None:
+            out[mix] = f"at none of its readings, up to {ladder.order(rungs)[-1].label}"
+        else:
+            t = where.runs.tally(loss, mix, where.budget)
+            out[mix] = (f"at {where.label} ({t['settled']} of {t['n']} seeds settled within "
+                        f"their noise, {t['full']} at full coverage)")
+        ganlib.glue(f"{prefix}-ladder-{mix}", out[mix], display=False)
+    return out

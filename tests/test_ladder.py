@@ -110,3 +110,23 @@ def test_the_books_ladder_refuses_a_rung_its_grid_cannot_give(swept):
     assert [r.budget for r in ladder.book_ladder(swept.parent, spec)["ring8"]] == [8, 16]
     with pytest.raises(ValueError, match="cannot be read at 32"):
         ladder.book_ladder(swept.parent, ((spec[0][0], swept.name, (32,), ("ring8",)),))
+
+
+def test_a_chapter_glues_where_the_ladder_reads_its_loss(swept, monkeypatch):
+    import ganlib
+    from ganlib import chapter
+
+    early, late = ladder.rung(GRID, swept, 8), ladder.rung(DECAY, swept, 16)
+    monkeypatch.setattr(early.runs, "most_settled", lambda loss, *a, **k: False)
+    monkeypatch.setattr(late.runs, "most_settled", lambda loss, *a, **k: loss == "lsgan")
+    monkeypatch.setattr(ladder, "book_ladder", lambda root: {"ring8": [late, early]})
+    glued = {}
+    monkeypatch.setattr(ganlib, "glue", lambda name, value, display=True:
+                        glued.__setitem__(name, value))
+    t = late.runs.tally("lsgan", "ring8", 16)
+    assert chapter.glue_ladder("ls", "lsgan", swept) == {"ring8": (
+        f"at 16 steps with a decaying rate ({t['settled']} of 2 seeds settled within their "
+        f"noise, {t['full']} at full coverage)")}
+    assert chapter.glue_ladder("ns", "nonsaturating", swept) == {
+        "ring8": "at none of its readings, up to 16 steps with a decaying rate"}
+    assert set(glued) == {"ls-ladder-ring8", "ns-ladder-ring8"}
