@@ -22,7 +22,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from ganlib import stats
+import numpy as np
+
+from ganlib import data, stats
 from ganlib.grid_runs import GridRuns
 
 
@@ -128,16 +130,16 @@ def table(rungs, names, dataset: str, alpha: float = 0.05) -> dict:
     its rank by the exact permutation test among the losses that settled somewhere (the
     others are listed as not settled). Returns ``{"where": {loss: Where}, "table": {loss:
     row}, "rank": {loss: rank}, "pairs": {(a, b): p}, "full": {loss: seeds at full
-    coverage}, "n": {loss: seeds}}``."""
+    coverage}}``."""
     where = {n: first_settled(rungs, n, dataset) for n in names}
     tallies = {n: w.rung.runs.tally(n, dataset, w.rung.budget)
                for n, w in where.items() if w.rung is not None}
     groups = {n: t["score"] for n, t in tallies.items()}
     pairs = stats.pairwise(groups)
     rank = stats.rank(groups, higher_is_better=True, alpha=alpha, pvalues=pairs)
-    rows = {}
+    rows, total = {}, len(data.MIXTURES[dataset]().centers)
     for n in sorted(names, key=lambda n: (rank.get(n, len(names) + 1),
-                                          -sum(groups.get(n, [0.0])))):
+                                          -np.mean(groups.get(n, [0.0])))):
         if n not in tallies:
             rows[n] = {"read at": "not settled at any reading", "per seed: modes (% HQ)": "-",
                        "score": "-", "settled within noise": "-", "full coverage": "-",
@@ -145,8 +147,6 @@ def table(rungs, names, dataset: str, alpha: float = 0.05) -> dict:
             continue
         t, r = tallies[n], where[n].rung
         mean, low, high = stats.interval(t["score"], low=0.0, high=1.0)
-        total = int(r.runs.at(r.runs.runs(n, dataset, diverged=False)[0],
-                              r.budget)["total_modes"])
         rows[n] = {"read at": r.label,
                    "per seed: modes (% HQ)": "; ".join(
                        f"{m}/{total} ({q:.0f}%)" for m, q in zip(t["modes"], t["high_quality"])),
@@ -154,8 +154,7 @@ def table(rungs, names, dataset: str, alpha: float = 0.05) -> dict:
                    "settled within noise": f"{t['settled']}/{t['n']}",
                    "full coverage": f"{t['full']}/{t['n']}", "rank": rank[n]}
     return {"where": where, "table": rows, "rank": rank, "pairs": pairs,
-            "full": {n: t["full"] for n, t in tallies.items()},
-            "n": {n: t["n"] for n, t in tallies.items()}}
+            "full": {n: t["full"] for n, t in tallies.items()}}
 
 
 def full_in_most(got: dict, at_least: int = 4) -> list[str]:
