@@ -12,6 +12,9 @@ the same run read the same numbers::
                     "notebooks/results/search/convergence")
     run = ("nonsaturating", "ring8", 0)
     runs.at(run, 8_000)["modes"], runs.settled(run, 8_000, within_noise=True)
+
+:func:`reproduced` compares a grid trained again into another folder with the stored one,
+cell by cell and evaluation by evaluation.
 """
 
 from __future__ import annotations
@@ -172,3 +175,33 @@ def tally_row(tally: dict, p: float, p_holm: float, p_label: str = "p") -> dict:
             "settled within noise": f"{tally['settled']}/{tally['n']}",
             "mean score": f"{np.mean(tally['score']):.2f}",
             p_label: f"{p:.3f}", "p, Holm": f"{p_holm:.3f}"}
+
+
+def reproduced(grid: dict | str | Path, folder: str | Path, again: str | Path) -> dict:
+    """Whether the cells of ``grid`` trained again into ``again`` gave the numbers stored
+    under ``folder``: every 2-D metric and the divergence flag, compared as written, at every
+    evaluation. Only cells finished in both are compared. Returns ``{"cells": n,
+    "identical": [cell keys], "differ": {cell key: first step that differs}, "seconds":
+    (training seconds recorded under folder, under again)}``."""
+    def by_cell(where) -> dict:
+        out: dict[str, dict[int, dict]] = {}
+        for r in finished_rows(grid, where):
+            out.setdefault(sweep.cell_key(r), {})[_step(r)] = r
+        return out
+
+    first, second = by_cell(folder), by_cell(again)
+    both = sorted(set(first) & set(second))
+    fields = sweep.METRICS_2D + ("diverged",)
+    identical, differ = [], {}
+    for key in both:
+        a, b = first[key], second[key]
+        steps = sorted(set(a) | set(b))
+        bad = [s for s in steps if s not in a or s not in b
+               or any(a[s][f] != b[s][f] for f in fields)]
+        if bad:
+            differ[key] = bad[0]
+        else:
+            identical.append(key)
+    seconds = tuple(sum(float(r["seconds"]) for k in both for r in rows[k].values()
+                        if sweep.is_final(r)) for rows in (first, second))
+    return {"cells": len(both), "identical": identical, "differ": differ, "seconds": seconds}

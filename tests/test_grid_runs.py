@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ganlib import data, readout, sweep
-from ganlib.grid_runs import GridRuns, finished_rows
+from ganlib.grid_runs import GridRuns, finished_rows, reproduced
 
 GRID = {"loss": ["nonsaturating", "lsgan"], "data": "ring8", "seed": [0, 1], "steps": 16,
         "batch": 32, "n_eval": 256, "eval_every": 2}
@@ -149,3 +149,27 @@ def test_tally_row_is_one_side_of_a_comparison_as_a_table_row():
                    "full coverage": "1/2", "settled within noise": "2/2", "mean score": "0.70",
                    "p (b against a)": "0.012", "p, Holm": "0.025"}
     assert list(row)[-2:] == ["p (b against a)", "p, Holm"]
+
+
+def test_reproduced_compares_a_grid_trained_again_evaluation_by_evaluation(swept, tmp_path):
+    again = tmp_path / "again"
+    sweep.run({**GRID, "loss": "lsgan"}, again, device="cpu", log=lambda *_: None)
+    same = reproduced(GRID, swept, again)  # the cells in both folders: lsgan's two
+    assert same["cells"] == 2 and same["differ"] == {}
+    assert sorted(same["identical"]) == sorted(
+        sweep.cell_key({**c}) for c in sweep.expand({**GRID, "loss": "lsgan"}))
+    assert all(s > 0 for s in same["seconds"])
+    # one number changed at step 6 of one cell: that cell differs from step 6 on
+    path = next(again.glob("*.csv"))
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    hit = next(r for r in rows if r["seed"] == "1" and r["step"] == "6")
+    hit["w2"] = str(float(hit["w2"]) + 1e-9)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    changed = reproduced(GRID, swept, again)
+    key = sweep.cell_key(hit)
+    assert changed["differ"] == {key: 6} and key not in changed["identical"]
+    assert len(changed["identical"]) == 1

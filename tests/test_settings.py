@@ -378,6 +378,27 @@ def test_every_cell_the_book_reads_has_run_at_the_current_settings(grid_file):
     assert not missing, f"{len(missing)} of {len(cells)} cells not run, e.g. {missing[0]}"
 
 
+def test_the_timed_rerun_of_the_comparison_grid_holds_every_cell_the_book_reads():
+    """Chapter 15 says how long the whole comparison grid took, trained again in one go by
+    the sweep runner, and how many of its runs came out the same: that holds only while the
+    rerun is of the grid as it expands now, every cell of it, in the five shards it names."""
+    import json
+    from pathlib import Path
+
+    from ganlib.grid_runs import reproduced
+
+    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    grid = root / "convergence.json"
+    cells = {sweep.cell_key(c) for c in sweep.expand(sweep.load_grid(grid))}
+    rerun = root / "convergence-rerun"
+    done = {sweep.cell_key(r) for r in finished_rows(grid, rerun)}
+    assert done == cells, f"{len(cells - done)} cells of {grid.name} not in {rerun.name}"
+    timing = json.loads((rerun / "timing.json").read_text())
+    assert [s["shard"] for s in timing["shards"]] == [f"{k}/5" for k in range(5)]
+    assert all(s["wall_s"] > 0 for s in timing["shards"])
+    assert reproduced(grid, root / "convergence", rerun)["cells"] == len(cells)
+
+
 def test_every_grid_of_the_comparisons_ladder_is_a_grid_the_book_reads():
     from ganlib import ladder
 
