@@ -14,7 +14,7 @@ the same run read the same numbers::
     runs.at(run, 8_000)["modes"], runs.settled(run, 8_000, within_noise=True)
 
 :func:`reproduced` compares a grid trained again into another folder with the stored one,
-cell by cell and evaluation by evaluation.
+run by run and evaluation by evaluation.
 """
 
 from __future__ import annotations
@@ -177,31 +177,23 @@ def tally_row(tally: dict, p: float, p_holm: float, p_label: str = "p") -> dict:
             p_label: f"{p:.3f}", "p, Holm": f"{p_holm:.3f}"}
 
 
-def reproduced(grid: dict | str | Path, folder: str | Path, again: str | Path) -> dict:
-    """Whether the cells of ``grid`` trained again into ``again`` gave the numbers stored
-    under ``folder``: every 2-D metric and the divergence flag, compared as written, at every
-    evaluation. Only cells finished in both are compared. Returns ``{"cells": n,
-    "identical": [cell keys], "differ": {cell key: first step that differs}, "seconds":
-    (training seconds recorded under folder, under again)}``."""
-    def by_cell(where) -> dict:
-        out: dict[str, dict[int, dict]] = {}
-        for r in finished_rows(grid, where):
-            out.setdefault(sweep.cell_key(r), {})[_step(r)] = r
-        return out
-
-    first, second = by_cell(folder), by_cell(again)
-    both = sorted(set(first) & set(second))
+def reproduced(stored: GridRuns, again: GridRuns) -> dict:
+    """Whether ``again`` (the same grid trained again into another folder) gave the numbers
+    of ``stored``: every 2-D metric and the divergence flag, compared as written, at every
+    evaluation of every run finished in both. Returns ``{"runs": [runs in both],
+    "identical": [runs], "differ": {run: first step that differs}, "seconds": (training
+    seconds recorded in stored, in again)}``."""
     fields = sweep.METRICS_2D + ("diverged",)
+    both = sorted(set(stored.runs()) & set(again.runs()))
     identical, differ = [], {}
-    for key in both:
-        a, b = first[key], second[key]
-        steps = sorted(set(a) | set(b))
-        bad = [s for s in steps if s not in a or s not in b
+    for run in both:
+        a = {_step(r): r for r in stored.curve(run)}
+        b = {_step(r): r for r in again.curve(run)}
+        bad = [s for s in sorted(set(a) | set(b)) if s not in a or s not in b
                or any(a[s][f] != b[s][f] for f in fields)]
         if bad:
-            differ[key] = bad[0]
+            differ[run] = bad[0]
         else:
-            identical.append(key)
-    seconds = tuple(sum(float(r["seconds"]) for k in both for r in rows[k].values()
-                        if sweep.is_final(r)) for rows in (first, second))
-    return {"cells": len(both), "identical": identical, "differ": differ, "seconds": seconds}
+            identical.append(run)
+    seconds = tuple(sum(float(g.final(r)["seconds"]) for r in both) for g in (stored, again))
+    return {"runs": both, "identical": identical, "differ": differ, "seconds": seconds}

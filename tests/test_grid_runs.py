@@ -154,10 +154,9 @@ def test_tally_row_is_one_side_of_a_comparison_as_a_table_row():
 def test_reproduced_compares_a_grid_trained_again_evaluation_by_evaluation(swept, tmp_path):
     again = tmp_path / "again"
     sweep.run({**GRID, "loss": "lsgan"}, again, device="cpu", log=lambda *_: None)
-    same = reproduced(GRID, swept, again)  # the cells in both folders: lsgan's two
-    assert same["cells"] == 2 and same["differ"] == {}
-    assert sorted(same["identical"]) == sorted(
-        sweep.cell_key({**c}) for c in sweep.expand({**GRID, "loss": "lsgan"}))
+    same = reproduced(GridRuns(GRID, swept), GridRuns(GRID, again))  # lsgan's two runs
+    assert same["runs"] == [("lsgan", "ring8", 0), ("lsgan", "ring8", 1)]
+    assert same["differ"] == {} and same["identical"] == same["runs"]
     assert all(s > 0 for s in same["seconds"])
     # one number changed at step 6 of one cell: that cell differs from step 6 on
     path = next(again.glob("*.csv"))
@@ -169,7 +168,6 @@ def test_reproduced_compares_a_grid_trained_again_evaluation_by_evaluation(swept
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    changed = reproduced(GRID, swept, again)
-    key = sweep.cell_key(hit)
-    assert changed["differ"] == {key: 6} and key not in changed["identical"]
-    assert len(changed["identical"]) == 1
+    changed = reproduced(GridRuns(GRID, swept), GridRuns(GRID, again))
+    assert changed["differ"] == {("lsgan", "ring8", 1): 6}
+    assert changed["identical"] == [("lsgan", "ring8", 0)]

@@ -385,7 +385,7 @@ def test_the_timed_rerun_of_the_comparison_grid_holds_every_cell_the_book_reads(
     import json
     from pathlib import Path
 
-    from ganlib.grid_runs import reproduced
+    from ganlib.grid_runs import GridRuns, reproduced
 
     root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
     grid = root / "convergence.json"
@@ -396,7 +396,8 @@ def test_the_timed_rerun_of_the_comparison_grid_holds_every_cell_the_book_reads(
     timing = json.loads((rerun / "timing.json").read_text())
     assert [s["shard"] for s in timing["shards"]] == [f"{k}/5" for k in range(5)]
     assert all(s["wall_s"] > 0 for s in timing["shards"])
-    assert reproduced(grid, root / "convergence", rerun)["cells"] == len(cells)
+    stored = GridRuns(grid, root / "convergence")
+    assert len(reproduced(stored, GridRuns(grid, rerun))["runs"]) == len(cells)
 
 
 def test_every_grid_of_the_comparisons_ladder_is_a_grid_the_book_reads():
