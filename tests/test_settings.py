@@ -404,3 +404,31 @@ def test_every_grid_of_the_comparisons_ladder_is_a_grid_the_book_reads():
     from ganlib import ladder
 
     assert {grid: folder for grid, folder, *_ in ladder.BOOK}.items() <= BOOK_GRIDS.items()
+
+
+def test_the_comparisons_image_runs_are_the_cpu_profiles_every_one_stored_and_timed():
+    """Chapter 15 reads its Fashion-MNIST runs from ``comparison-image-cpu/`` and says how
+    long they took: the grid file must be the one the chapter builds from the `cpu` profile
+    (it checks that too), every run finished, its 1,000 samples stored, its shards timed."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    P, grid_file = config.PROFILES["cpu"], root / "comparison_image_cpu.json"
+    grid = sweep.load_grid(grid_file)
+    assert grid["loss"] == [n for n in losses.names() if not losses.get(n).conditional]
+    assert (grid["pair"], grid["batch"], grid["n_eval"], grid["d_updates"]) == (
+        P.image_pair, P.batch_image, P.n_eval_image, P.steps_image)
+    assert P.image_equal_d_updates  # the grid gives d_updates, not steps
+    folder = root / "comparison-image-cpu"
+    rows = [r for r in finished_rows(grid_file, folder) if sweep.is_final(r)]
+    assert sorted(r["loss"] for r in rows) == sorted(grid["loss"])
+    assert all(int(r["d_updates"]) == P.steps_image for r in rows)
+    stored = sorted((folder / "samples").glob("*.npz"))
+    assert len(stored) == len(rows)
+    for path in stored:
+        images = np.load(path)["images"]
+        assert images.shape == (1_000, 1, 28, 28) and images.dtype == np.uint8, path.name
+    timing = json.loads((folder / "timing.json").read_text())
+    assert [s["shard"] for s in timing["shards"]] == [f"{k}/6" for k in range(6)]
+    assert all(s["wall_s"] > 0 for s in timing["shards"])
