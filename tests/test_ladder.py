@@ -130,3 +130,32 @@ def test_a_chapter_glues_where_the_ladder_reads_its_loss(swept, monkeypatch):
     assert chapter.glue_ladder("ns", "nonsaturating", swept) == {
         "ring8": "at none of its readings, up to 16 steps with a decaying rate"}
     assert set(glued) == {"ls-ladder-ring8", "ns-ladder-ring8"}
+
+
+def test_every_chapters_stored_ladder_sentence_is_what_the_committed_grids_give(monkeypatch):
+    """A chapter that says where the comparison reads its loss stores the phrase its last run
+    glued; the committed grids must still give that phrase (else re-run the chapter)."""
+    import re
+
+    import ganlib
+    from ganlib import chapter
+
+    monkeypatch.setattr(ganlib, "glue", lambda *a, **k: None)
+    call = re.compile(r'chapter\.glue_ladder\("([\w-]+)", "([\w-]+)"')
+    found = {}
+    for path in sorted((ROOT.parents[1]).glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        stored = {o["metadata"]["scrapbook"]["name"]: o["data"]
+                  for c in code for o in c.get("outputs", [])
+                  if "scrapbook" in o.get("metadata", {})}
+        for prefix, loss in call.findall("\n".join("".join(c["source"]) for c in code)):
+            now = chapter.glue_ladder(prefix, loss, ROOT)
+            for mixture, phrase in now.items():
+                name = f"{prefix}-ladder-{mixture}"
+                assert name in stored, f"{path.name} has not glued {name}: re-run it"
+                assert stored[name]["application/papermill.record/text/plain"] == repr(phrase), \
+                    f"{path.name}: {name} no longer what the grids give: re-run the chapter"
+            found[loss] = path.stem
+    # the chapters of every loss the ladder reads later than at the first budget say so
+    assert {"lsgan", "wgan", "dragan", "hinge", "ebgan", "began", "infogan"} <= set(found)
