@@ -42,8 +42,10 @@ STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "penalty")
 
 
 def _grad_norm(module: nn.Module) -> torch.Tensor:
-    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
-    return torch.stack(norms).norm() if norms else torch.zeros(())
+    """The norm of the per-parameter gradient norms, in one foreach call (on a CPU the same
+    numbers as a loop of ``p.grad.norm()``, in about half the time for the 2-D generator)."""
+    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
+    return torch.stack(torch._foreach_norm(grads)).norm() if grads else torch.zeros(())
 
 
 def fit(G: nn.Module, D: nn.Module, objective: Objective, data, *, steps: int,
