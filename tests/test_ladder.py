@@ -140,6 +140,8 @@ def test_every_chapters_stored_ladder_sentence_is_what_the_committed_grids_give(
     from ganlib import chapter
 
     monkeypatch.setattr(ganlib, "glue", lambda *a, **k: None)
+    book = ladder.book_ladder(ROOT)  # read the grids once, not once per chapter sentence
+    monkeypatch.setattr(ladder, "book_ladder", lambda root: book)
     call = re.compile(r'chapter\.glue_ladder\("([\w-]+)", "([\w-]+)"')
     found = {}
     for path in sorted((ROOT.parents[1]).glob("*.ipynb")):
@@ -158,7 +160,6 @@ def test_every_chapters_stored_ladder_sentence_is_what_the_committed_grids_give(
             found[loss] = path.stem
     # every unconditional loss (the ones the comparison ranks) that the ladder reads later
     # than its first rung, or never, has a chapter that says where
-    book = ladder.book_ladder(ROOT)
     later = {loss for mixture, rungs in book.items() for loss in rungs[0].runs.grid["loss"]
              if not losses.get(loss).conditional
              and ladder.first_settled(rungs, loss, mixture).rung is not ladder.order(rungs)[0]}

@@ -1,7 +1,9 @@
 """Settings that fit the data, the statistics of the comparison, the coverage and W2-floor
 metrics, and seeding: a configuration gives the same numbers through every code path."""
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +11,8 @@ import torch
 
 from ganlib import config, data, experiments, losses, metrics, settings, stats, sweep
 from ganlib.grid_runs import finished_rows
+
+SEARCH = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
 
 
 def test_penalties_are_scaled_to_each_mixture_and_paper_values_stay_one_call_away():
@@ -213,9 +217,8 @@ def test_infogan_has_one_code_value_per_mode_on_each_mixture():
 
 
 def test_the_searched_learning_rates_are_what_the_committed_search_chose():
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    root = SEARCH
     grid = sweep.expand(sweep.load_grid(root / "lr_search.json"))
     keys = {sweep.cell_key(c) for c in grid}
     rows = [r for r in sweep.read_rows(root / "lr") if sweep.cell_key(r) in keys]
@@ -278,9 +281,8 @@ def test_the_two_time_scale_search_reads_equal_rates_at_the_chosen_rate_and_n_cr
 
 
 def test_the_searched_n_critic_values_are_what_the_committed_search_chose():
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    root = SEARCH
 
     def finished(grids, folder):
         cells = [c for g in grids for c in sweep.expand(sweep.load_grid(root / g))]
@@ -305,9 +307,8 @@ def test_the_searched_n_critic_values_are_what_the_committed_search_chose():
 
 
 def test_the_two_time_scale_values_are_what_the_committed_search_chose():
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    root = SEARCH
     cells = sweep.expand(sweep.load_grid(root / "ttur_search.json"))
     rows = finished_rows(root / "ttur_search.json", root / "ttur")
     done = {sweep.cell_key(r) for r in rows}
@@ -349,9 +350,8 @@ BOOK_GRIDS = {
 def test_a_pending_ratios_rerun_grids_are_the_book_grids_cells_at_it(monkeypatch):
     """What must run before a pending ratio is adopted: ``<loss>_ttur2_*.json`` hold exactly
     the loss's cells of the grids the book reads, as they expand once it is adopted."""
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    root = SEARCH
     for loss, value in settings.LR_D_X_PENDING.items():
         monkeypatch.setitem(settings.SEARCHED_LR_D_X, loss, value)
         book = {sweep.cell_key(c) for g in BOOK_GRIDS if "settings" in str(
@@ -368,9 +368,8 @@ def test_every_cell_the_book_reads_has_run_at_the_current_settings(grid_file):
     """A grid with ``"lr": "settings"`` expands with the current settings, so a setting the
     searches change (a learning rate, an n_critic) is adopted only once its cells have run at
     it: otherwise the chapters would silently drop that loss from their tables."""
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    root = SEARCH
     cells = sweep.expand(sweep.load_grid(root / grid_file))
     rows = finished_rows(root / grid_file, root / BOOK_GRIDS[grid_file])
     done = {sweep.cell_key(r) for r in rows}
@@ -382,12 +381,10 @@ def test_the_timed_rerun_of_the_comparison_grid_holds_every_cell_the_book_reads(
     """Chapter 15 says how long the whole comparison grid took, trained again in one go by
     the sweep runner, and how many of its runs came out the same: that holds only while the
     rerun is of the grid as it expands now, every cell of it, in the five shards it names."""
-    import json
-    from pathlib import Path
 
     from ganlib.grid_runs import GridRuns, reproduced
 
-    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    root = SEARCH
     grid = root / "convergence.json"
     cells = {sweep.cell_key(c) for c in sweep.expand(sweep.load_grid(grid))}
     rerun = root / "convergence-rerun"
@@ -410,10 +407,8 @@ def test_the_comparisons_image_runs_are_the_cpu_profiles_every_one_stored_and_ti
     """Chapter 15 reads its Fashion-MNIST runs from ``comparison-image-cpu/`` and says how
     long they took: the grid file must be the one the chapter builds from the `cpu` profile
     (it checks that too), every run finished, its 1,000 samples stored, its shards timed."""
-    import json
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "notebooks" / "results" / "search"
+    root = SEARCH
     P, grid_file = config.PROFILES["cpu"], root / "comparison_image_cpu.json"
     grid = sweep.load_grid(grid_file)
     assert grid["loss"] == [n for n in losses.names() if not losses.get(n).conditional]
