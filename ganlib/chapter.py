@@ -245,23 +245,28 @@ def glue_two_rates(prefix: str, loss: str, root, budget: int, seen) -> dict:
     return two_rates.table(rates)
 
 
-def glue_ladder(prefix: str, loss: str, root) -> dict[str, str]:
+def glue_ladder(prefix: str, loss: str, root, rungs: dict | None = None) -> dict[str, str]:
     """Glue ``{prefix}-ladder-{mixture}``: where the comparison chapter reads ``loss`` on each
     mixture, the first rung of its ladder at which most of the loss's seeds settled
     (:func:`ganlib.ladder.first_settled` on :func:`ganlib.ladder.book_ladder` of the
-    committed grids under ``root``), with the seeds settled within their noise and at full
-    coverage there; returns the phrases."""
+    committed grids under ``root``, or on ``rungs``, that ladder already built), with the
+    seeds settled within their noise and at full coverage there, and the rungs passed that
+    hold no run of the loss; returns the phrases."""
     import ganlib
     from ganlib import ladder
 
     out = {}
-    for mix, rungs in ladder.book_ladder(root).items():
-        where = ladder.first_settled(rungs, loss, mix).rung
-        if where is None:
-            out[mix] = f"at none of its readings, up to {ladder.order(rungs)[-1].label}"
+    for mix, mine in (rungs or ladder.book_ladder(root)).items():
+        where = ladder.first_settled(mine, loss, mix)
+        if where.rung is None:
+            run = [r for r in mine if r not in where.unrun]
+            out[mix] = ("at none of its readings" + (
+                f", up to {ladder.order(run)[-1].label}" if run else ""))
         else:
-            t = where.runs.tally(loss, mix, where.budget)
-            out[mix] = (f"at {where.label} ({t['settled']} of {t['n']} seeds settled within "
-                        f"their noise, {t['full']} at full coverage)")
+            t = where.rung.runs.tally(loss, mix, where.rung.budget)
+            out[mix] = (f"at {where.rung.label} ({t['settled']} of {t['n']} seeds settled "
+                        f"within their noise, {t['full']} at full coverage)")
+        if where.unrun:
+            out[mix] += ("; it has no runs at " + ", ".join(r.label for r in where.unrun))
         ganlib.glue(f"{prefix}-ladder-{mix}", out[mix], display=False)
     return out

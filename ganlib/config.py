@@ -75,7 +75,7 @@ PROFILES = {
                      n_eval_2d=500, n_eval_image=500, seeds=2, image_pair="image-small",
                      image_equal_d_updates=True),
     # the run that fits a CPU: the 2-D budget from the convergence curves
-    # (notebooks/results/search/convergence), the image budget from the image-pair study
+    # (notebooks/results/search/convergence-rerun), the image budget from the image-pair study
     # (notebooks/results/image-pair: the small pair meets the image targets by 6,000 steps)
     "cpu": Profile("cpu", steps_2d=8_000, batch_2d=256, steps_image=6_000, batch_image=64,
                    n_eval_2d=5_000, n_eval_image=10_000, seeds=2, image_pair="image-small",

@@ -9,12 +9,13 @@ measured once per run and kept, so a chapter, the comparison and the settings pa
 the same run read the same numbers::
 
     runs = GridRuns("notebooks/results/search/convergence.json",
-                    "notebooks/results/search/convergence")
+                    "notebooks/results/search/convergence-rerun")
     run = ("nonsaturating", "ring8", 0)
     runs.at(run, 8_000)["modes"], runs.settled(run, 8_000, within_noise=True)
 
-:func:`reproduced` compares a grid trained again into another folder with the stored one,
-run by run and evaluation by evaluation.
+:func:`reproduced` compares a grid trained again into another folder with the stored one
+(or a longer grid of the same runs with a shorter one, up to a step), run by run and
+evaluation by evaluation.
 """
 
 from __future__ import annotations
@@ -177,18 +178,23 @@ def tally_row(tally: dict, p: float, p_holm: float, p_label: str = "p") -> dict:
             p_label: f"{p:.3f}", "p, Holm": f"{p_holm:.3f}"}
 
 
-def reproduced(stored: GridRuns, again: GridRuns) -> dict:
+def reproduced(stored: GridRuns, again: GridRuns, until: int | None = None) -> dict:
     """Whether ``again`` (the same grid trained again into another folder) gave the numbers
     of ``stored``: every 2-D metric and the divergence flag, compared as written, at every
-    evaluation of every run finished in both. Returns ``{"runs": [runs in both],
+    evaluation of every run finished in both. With ``until``, only the evaluations up to that
+    step are compared, so a longer grid of the same seeds and settings can be checked against
+    a shorter one over the steps both ran. Returns ``{"runs": [runs in both],
     "identical": [runs], "differ": {run: first step that differs}, "seconds": (training
     seconds recorded in stored, in again)}``."""
     fields = sweep.METRICS_2D + ("diverged",)
     both = sorted(set(stored.runs()) & set(again.runs()))
     identical, differ = [], {}
+
+    def curve(runs, run):
+        return {_step(r): r for r in runs.curve(run) if until is None or _step(r) <= until}
+
     for run in both:
-        a = {_step(r): r for r in stored.curve(run)}
-        b = {_step(r): r for r in again.curve(run)}
+        a, b = curve(stored, run), curve(again, run)
         bad = [s for s in sorted(set(a) | set(b)) if s not in a or s not in b
                or any(a[s][f] != b[s][f] for f in fields)]
         if bad:

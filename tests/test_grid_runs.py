@@ -171,3 +171,28 @@ def test_reproduced_compares_a_grid_trained_again_evaluation_by_evaluation(swept
     changed = reproduced(GridRuns(GRID, swept), GridRuns(GRID, again))
     assert changed["differ"] == {("lsgan", "ring8", 1): 6}
     assert changed["identical"] == [("lsgan", "ring8", 0)]
+
+
+def test_reproduced_compares_a_longer_grid_with_a_shorter_one_up_to_a_step(swept, tmp_path):
+    """A grid of the same seeds and settings trained for longer is the shorter grid's runs
+    over the steps both ran: ``until`` compares those and ignores the rest."""
+    longer = {**GRID, "loss": "lsgan", "steps": 20}
+    out = tmp_path / "longer"
+    sweep.run(longer, out, device="cpu", log=lambda *_: None)
+    short, long = GridRuns(GRID, swept), GridRuns(longer, out)
+    assert reproduced(short, long)["identical"] == []  # steps 18 and 20 are only in one
+    both = reproduced(short, long, until=14)
+    assert both["identical"] == both["runs"] == [("lsgan", "ring8", 0), ("lsgan", "ring8", 1)]
+    # a run of the longer grid whose step-16 evaluation differs, though its last step is 20
+    path = next(out.glob("*.csv"))
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    hit = next(r for r in rows if r["seed"] == "0" and r["step"] == "16")
+    hit["modes"] = str(int(hit["modes"]) + 1)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    changed = reproduced(short, GridRuns(longer, out), until=16)
+    assert changed["differ"] == {("lsgan", "ring8", 0): 16}
+    assert reproduced(short, GridRuns(longer, out), until=14)["differ"] == {}

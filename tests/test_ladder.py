@@ -164,3 +164,30 @@ def test_every_chapters_stored_ladder_sentence_is_what_the_committed_grids_give(
              if not losses.get(loss).conditional
              and ladder.first_settled(rungs, loss, mixture).rung is not ladder.order(rungs)[0]}
     assert later and later <= set(found), sorted(later - set(found))
+
+
+def test_a_chapters_ladder_phrase_names_the_readings_that_hold_no_run_of_its_loss(
+        swept, monkeypatch):
+    """The conditional losses are not in every grid of the ladder: a phrase passes such a
+    rung and says so, and a ladder already built can be lent instead of read again."""
+    import ganlib
+    from ganlib import chapter
+
+    monkeypatch.setattr(ganlib, "glue", lambda *a, **k: None)
+    early = ladder.rung({**GRID, "loss": ["nonsaturating"]}, swept, 8)  # no lsgan runs
+    late = ladder.rung(DECAY, swept, 16)
+    monkeypatch.setattr(early.runs, "most_settled", lambda loss, *a, **k: True)
+    settled = {"lsgan"}
+    monkeypatch.setattr(late.runs, "most_settled", lambda loss, *a, **k: loss in settled)
+    monkeypatch.setattr(ladder, "book_ladder", lambda root: pytest.fail("the ladder was lent"))
+    rungs = {"ring8": [late, early]}
+    t = late.runs.tally("lsgan", "ring8", 16)
+    assert chapter.glue_ladder("ls", "lsgan", swept, rungs) == {"ring8": (
+        f"at 16 steps with a decaying rate ({t['settled']} of 2 seeds settled within their "
+        f"noise, {t['full']} at full coverage); it has no runs at 8 steps")}
+    assert chapter.glue_ladder("ns", "nonsaturating", swept, rungs)["ring8"].startswith(
+        "at 8 steps (")  # settled at the first rung: nothing passed
+    settled.clear()
+    assert chapter.glue_ladder("ls", "lsgan", swept, rungs) == {"ring8": (
+        "at none of its readings, up to 16 steps with a decaying rate; it has no runs at "
+        "8 steps")}

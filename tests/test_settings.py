@@ -332,19 +332,22 @@ def test_the_two_time_scale_values_are_what_the_committed_search_chose():
             assert row.source == ("search" if adopted else "paper"), loss
 
 
-# the grids the book reads (the settings page, chapters 06 and 15) and their output folders
-BOOK_GRIDS = {
-    "convergence.json": "convergence",
-    "convergence_long_ring8.json": "convergence-long-ring8",
-    "convergence_long_grid25.json": "convergence-long-grid25",
-    "convergence_32k_grid25.json": "convergence-32k-grid25",
-    "lr_decay_ring8.json": "lr-decay-ring8",
-    "lr_decay_grid25.json": "lr-decay-grid25",
-    "lr_decay_16k_grid25.json": "lr-decay-16k-grid25",
-    "lr_decay_32k_grid25.json": "lr-decay-32k-grid25",
-    "dragan_k0.json": "dragan-k0",
-    "dragan_n1.json": "convergence",
-}
+# the grids the book reads (the settings page, chapters 02, 05, 06 and 15) and their output
+# folders; the comparison grid twice: as timed on one machine, which the chapters read, and
+# as first made, where the two time-scale readings also find its equal-rate cells
+BOOK_GRIDS = [
+    ("convergence.json", "convergence"),
+    ("convergence.json", "convergence-rerun"),
+    ("convergence_long_ring8.json", "convergence-long-ring8"),
+    ("convergence_long_grid25.json", "convergence-long-grid25"),
+    ("convergence_32k_grid25.json", "convergence-32k-grid25"),
+    ("lr_decay_ring8.json", "lr-decay-ring8"),
+    ("lr_decay_grid25.json", "lr-decay-grid25"),
+    ("lr_decay_16k_grid25.json", "lr-decay-16k-grid25"),
+    ("lr_decay_32k_grid25.json", "lr-decay-32k-grid25"),
+    ("dragan_k0.json", "dragan-k0"),
+    ("dragan_n1.json", "convergence"),
+]
 
 
 def test_a_pending_ratios_rerun_grids_are_the_book_grids_cells_at_it(monkeypatch):
@@ -354,7 +357,7 @@ def test_a_pending_ratios_rerun_grids_are_the_book_grids_cells_at_it(monkeypatch
     root = SEARCH
     for loss, value in settings.LR_D_X_PENDING.items():
         monkeypatch.setitem(settings.SEARCHED_LR_D_X, loss, value)
-        book = {sweep.cell_key(c) for g in BOOK_GRIDS if "settings" in str(
+        book = {sweep.cell_key(c) for g, _ in BOOK_GRIDS if "settings" in str(
             sweep.load_grid(root / g).get("lr")) for c in sweep.expand(sweep.load_grid(root / g))
             if c["loss"] == loss}
         files = sorted(root.glob(f"{loss.replace('-', '')}_ttur{value[0]}_*.json"))
@@ -363,24 +366,25 @@ def test_a_pending_ratios_rerun_grids_are_the_book_grids_cells_at_it(monkeypatch
         monkeypatch.delitem(settings.SEARCHED_LR_D_X, loss)
 
 
-@pytest.mark.parametrize("grid_file", sorted(BOOK_GRIDS))
-def test_every_cell_the_book_reads_has_run_at_the_current_settings(grid_file):
+@pytest.mark.parametrize("grid_file, folder", BOOK_GRIDS)
+def test_every_cell_the_book_reads_has_run_at_the_current_settings(grid_file, folder):
     """A grid with ``"lr": "settings"`` expands with the current settings, so a setting the
     searches change (a learning rate, an n_critic) is adopted only once its cells have run at
     it: otherwise the chapters would silently drop that loss from their tables."""
 
     root = SEARCH
     cells = sweep.expand(sweep.load_grid(root / grid_file))
-    rows = finished_rows(root / grid_file, root / BOOK_GRIDS[grid_file])
+    rows = finished_rows(root / grid_file, root / folder)
     done = {sweep.cell_key(r) for r in rows}
     missing = [sweep.cell_key(c) for c in cells if sweep.cell_key(c) not in done]
     assert not missing, f"{len(missing)} of {len(cells)} cells not run, e.g. {missing[0]}"
 
 
 def test_the_timed_rerun_of_the_comparison_grid_holds_every_cell_the_book_reads():
-    """Chapter 15 says how long the whole comparison grid took, trained again in one go by
-    the sweep runner, and how many of its runs came out the same: that holds only while the
-    rerun is of the grid as it expands now, every cell of it, in the five shards it names."""
+    """The chapters read the comparison grid as trained again in one go by the sweep runner,
+    and chapter 15 says how long that took and how many of its runs came out as first made:
+    that holds only while the rerun is of the grid as it expands now, every cell of it with
+    the samples its noise is measured on, in the five shards it names."""
 
     from ganlib.grid_runs import GridRuns, reproduced
 
@@ -390,6 +394,9 @@ def test_the_timed_rerun_of_the_comparison_grid_holds_every_cell_the_book_reads(
     rerun = root / "convergence-rerun"
     done = {sweep.cell_key(r) for r in finished_rows(grid, rerun)}
     assert done == cells, f"{len(cells - done)} cells of {grid.name} not in {rerun.name}"
+    for row in finished_rows(grid, rerun):
+        if sweep.is_final(row):
+            assert sweep.stored_samples(rerun, row).shape == (1_000, 2), sweep.cell_key(row)
     timing = json.loads((rerun / "timing.json").read_text())
     assert [s["shard"] for s in timing["shards"]] == [f"{k}/5" for k in range(5)]
     assert all(s["wall_s"] > 0 for s in timing["shards"])
@@ -400,7 +407,7 @@ def test_the_timed_rerun_of_the_comparison_grid_holds_every_cell_the_book_reads(
 def test_every_grid_of_the_comparisons_ladder_is_a_grid_the_book_reads():
     from ganlib import ladder
 
-    assert {grid: folder for grid, folder, *_ in ladder.BOOK}.items() <= BOOK_GRIDS.items()
+    assert {(grid, folder) for grid, folder, *_ in ladder.BOOK} <= set(BOOK_GRIDS)
 
 
 def test_the_comparisons_image_runs_are_the_cpu_profiles_every_one_stored_and_timed():
