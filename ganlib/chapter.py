@@ -259,9 +259,9 @@ def glue_ladder(prefix: str, loss: str, root, rungs: dict | None = None) -> dict
     for mix, mine in (rungs or ladder.book_ladder(root)).items():
         where = ladder.first_settled(mine, loss, mix)
         if where.rung is None:
-            run = [r for r in mine if r not in where.unrun]
+            held = [r for r in mine if r not in where.unrun]  # the rungs with its runs
             out[mix] = ("at none of its readings" + (
-                f", up to {ladder.order(run)[-1].label}" if run else ""))
+                f", up to {ladder.order(held)[-1].label}" if held else ""))
         else:
             t = where.rung.runs.tally(loss, mix, where.rung.budget)
             out[mix] = (f"at {where.rung.label} ({t['settled']} of {t['n']} seeds settled "

@@ -20,7 +20,9 @@ from ganlib import data, settings, stats, sweep
 from ganlib.grid_runs import GridRuns, compare, tally_row
 
 # (grid, folder, steps or None for the budget, mixtures): the comparison's grid, read at the
-# budget, and each mixture's 16,000-step grid
+# budget, and each mixture's 16,000-step grid; the comparison's grid as first made, which also
+# holds its equal-rate cells (its cells at the settings' ratio are the same runs, bit for bit,
+# as those of its timed run in convergence-rerun/, which the other chapters read)
 GRIDS = (("convergence.json", "convergence", None, ("ring8", "grid25")),
          ("convergence_long_ring8.json", "convergence-long-ring8", 16_000, ("ring8",)),
          ("convergence_long_grid25.json", "convergence-long-grid25", 16_000, ("grid25",)))
