@@ -151,6 +151,20 @@ def test_tally_row_is_one_side_of_a_comparison_as_a_table_row():
     assert list(row)[-2:] == ["p (b against a)", "p, Holm"]
 
 
+def _change(folder, seed: int, step: int, key: str, to) -> None:
+    """Rewrite one value of the one CSV a small sweep left in ``folder``: ``key`` of the row
+    of ``seed`` at ``step`` becomes ``to(old value)``."""
+    path = next(folder.glob("*.csv"))
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    hit = next(r for r in rows if r["seed"] == str(seed) and r["step"] == str(step))
+    hit[key] = to(hit[key])
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def test_reproduced_compares_a_grid_trained_again_evaluation_by_evaluation(swept, tmp_path):
     again = tmp_path / "again"
     sweep.run({**GRID, "loss": "lsgan"}, again, device="cpu", log=lambda *_: None)
@@ -159,15 +173,7 @@ def test_reproduced_compares_a_grid_trained_again_evaluation_by_evaluation(swept
     assert same["differ"] == {} and same["identical"] == same["runs"]
     assert all(s > 0 for s in same["seconds"])
     # one number changed at step 6 of one cell: that cell differs from step 6 on
-    path = next(again.glob("*.csv"))
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    hit = next(r for r in rows if r["seed"] == "1" and r["step"] == "6")
-    hit["w2"] = str(float(hit["w2"]) + 1e-9)
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    _change(again, seed=1, step=6, key="w2", to=lambda v: str(float(v) + 1e-9))
     changed = reproduced(GridRuns(GRID, swept), GridRuns(GRID, again))
     assert changed["differ"] == {("lsgan", "ring8", 1): 6}
     assert changed["identical"] == [("lsgan", "ring8", 0)]
@@ -184,15 +190,7 @@ def test_reproduced_compares_a_longer_grid_with_a_shorter_one_up_to_a_step(swept
     both = reproduced(short, long, until=14)
     assert both["identical"] == both["runs"] == [("lsgan", "ring8", 0), ("lsgan", "ring8", 1)]
     # a run of the longer grid whose step-16 evaluation differs, though its last step is 20
-    path = next(out.glob("*.csv"))
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    hit = next(r for r in rows if r["seed"] == "0" and r["step"] == "16")
-    hit["modes"] = str(int(hit["modes"]) + 1)
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    _change(out, seed=0, step=16, key="modes", to=lambda v: str(int(v) + 1))
     changed = reproduced(short, GridRuns(longer, out), until=16)
     assert changed["differ"] == {("lsgan", "ring8", 0): 16}
     assert reproduced(short, GridRuns(longer, out), until=14)["differ"] == {}

@@ -217,7 +217,6 @@ def test_infogan_has_one_code_value_per_mode_on_each_mixture():
 
 
 def test_the_searched_learning_rates_are_what_the_committed_search_chose():
-
     root = SEARCH
     grid = sweep.expand(sweep.load_grid(root / "lr_search.json"))
     keys = {sweep.cell_key(c) for c in grid}
@@ -281,7 +280,6 @@ def test_the_two_time_scale_search_reads_equal_rates_at_the_chosen_rate_and_n_cr
 
 
 def test_the_searched_n_critic_values_are_what_the_committed_search_chose():
-
     root = SEARCH
 
     def finished(grids, folder):
@@ -307,7 +305,6 @@ def test_the_searched_n_critic_values_are_what_the_committed_search_chose():
 
 
 def test_the_two_time_scale_values_are_what_the_committed_search_chose():
-
     root = SEARCH
     cells = sweep.expand(sweep.load_grid(root / "ttur_search.json"))
     rows = finished_rows(root / "ttur_search.json", root / "ttur")
